@@ -1,0 +1,24 @@
+# The two commands of the README. Both create/reuse .venv via scripts/setup_env.sh.
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-all lint clean
+
+setup:
+	@bash scripts/setup_env.sh
+
+demo: setup
+	$(PY) -m prouie_lib.cli pipeline --config configs/demo.yaml
+
+test: setup
+	$(PY) -m ruff check prouie_lib tests benchmarks data scripts
+	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
+
+test-all: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

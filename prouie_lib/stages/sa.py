@@ -1,0 +1,104 @@
+"""Stage SA — Streamlined Alignment: SFT on a sample of the training data in the streamlined format.
+
+Starts from CM's result: CM's adapter is merged into the weights and a fresh LoRA is trained (documented in
+``prouie_lib.stages.sft``). The sample comes from ``uniform``, ``balanced`` or ``hard`` (records the CM model
+gets least right, scored with strict F1 of its complete-format predictions — beyond the paper).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from prouie_lib.config import RunConfig
+from prouie_lib.models import load_backbone
+from prouie_lib.schema import Record
+from prouie_lib.stages import sampling
+from prouie_lib.stages.common import (
+    evaluate_stage,
+    filter_long_prompts,
+    load_split,
+    prepare_stage_dir,
+    record_timing,
+    rewrite_log_history,
+    seed_everything,
+    sft_rows,
+    write_json,
+)
+from prouie_lib.stages.sft import attach_lora, finish_stage_model, train_phase
+
+
+def input_stage(config: RunConfig, stage: str) -> str:
+    """The model a stage starts from: the previous stage's output when it exists, else the backbone."""
+    previous = {"sa": "cm", "de": "sa"}[stage]
+    folder = config.stage_dir(previous)
+    if (folder / "model").exists():
+        return str(folder / "model")
+    if previous in config.stages:
+        raise ValueError(f"stage {stage} starts from {previous}, but {folder}/model does not exist: run {previous} first")
+    return config.model.backbone
+
+
+def strict_scorer(model, tokenizer, config: RunConfig, fmt: str):
+    """Per-record strict F1 (0–1) of the model's predictions in ``fmt`` — the ``hard`` sampler's difficulty."""
+    from prouie_lib.evaluation.predict import predict_records
+    from prouie_lib.rewards import get_reward
+
+    strict = get_reward("strict_f1")
+
+    def score(records: Sequence[Record]) -> list[float]:
+        lines = predict_records(model, tokenizer, records, fmt, batch_size=config.eval.batch_size,
+                                max_new_tokens=config.eval.max_new_tokens, system=config.data.system_prompt)
+        return [strict(line["completion"], record, fmt).total for line, record in zip(lines, records, strict=True)]
+
+    return score
+
+
+def choose_sample(config: RunConfig, records: list[Record], model, tokenizer) -> list[Record]:
+    sa = config.sa
+    if sa.sampler == "uniform":
+        return sampling.uniform(records, k=sa.sample_k, ratio=sa.sample_ratio, seed=config.seed)
+    if sa.sampler == "balanced":
+        return sampling.balanced(records, k=sa.sample_k, ratio=sa.sample_ratio, seed=config.seed)
+    scorer = strict_scorer(model, tokenizer, config, config.cm.format)
+    return sampling.hard(records, scorer, k=sa.sample_k, ratio=sa.sample_ratio, pool=sa.hard_pool,
+                         seed=config.seed)
+
+
+def run_sa(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
+    """Train SA from CM's output; write ``runs/<name>/sa/``; return the eval scores."""
+    stage_dir = prepare_stage_dir(config, "sa", resume=resume)
+    seed_everything(config.seed)
+    start = time.time()
+    source = input_stage(config, "sa")
+    model, tokenizer = load_backbone(source)
+    records = load_split(config, config.data.train_split,
+                         limit_per_dataset=config.data.train_limit_per_dataset)
+    sample_file = stage_dir / "sample_ids.json"
+    if resume and sample_file.exists():  # the hard sampler is expensive and must not change on resume
+        import json
+
+        wanted = set(json.loads(sample_file.read_text())["ids"])
+        sample = [r for r in records if r["id"] in wanted]
+    else:
+        sample = choose_sample(config, records, model, tokenizer)
+        write_json(sample_file, {"sampler": config.sa.sampler, "ids": [r["id"] for r in sample]})
+    rows, dropped = filter_long_prompts(sft_rows(sample, config.sa.format, config), tokenizer,
+                                        config.data.max_prompt_tokens)
+    model = attach_lora(model, config)
+    log_path = stage_dir / "log_history.jsonl"
+    if not resume:
+        log_path.unlink(missing_ok=True)
+    model, steps, history = train_phase(model, tokenizer, rows, config.sa.trainer, stage_dir / "phases" / "0-sa",
+                                        log_path, seed=config.seed, phase="sa", step_offset=0, resume=resume)
+    rewrite_log_history(log_path, history)
+    write_json(stage_dir / "phases.json", {"phases": [{"phase": "sa", "start_step": 0, "end_step": steps,
+                                                       "examples": len(rows)}],
+                                           "sampler": config.sa.sampler, "train_examples": len(rows),
+                                           "dropped_long_prompts": dropped})
+    finish_stage_model(model, tokenizer, stage_dir, source)
+    train_seconds = time.time() - start
+    scores = evaluate_stage(model, tokenizer, config, stage_dir, config.sa.format)
+    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
+    return scores

@@ -1,0 +1,111 @@
+"""One SFT phase through trl's SFTTrainer, resumable, plus saving/loading stage models as model chains.
+
+A stage's model is stored as a *chain*: the base backbone spec plus the LoRA adapters of the stages so far,
+merged in order when loaded (``prouie_lib.models.load_backbone``). Each stage merges the previous stages'
+adapters into the weights and trains a fresh LoRA — simple, one adapter at a time, and what GRPOTrainer's
+``peft_config`` expects. Full fine-tuning saves full weights instead and starts a new chain from them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from prouie_lib.config import RunConfig, TrainerConfig
+from prouie_lib.models import read_model_chain, write_model_chain
+from prouie_lib.stages.common import (
+    KillAfterStepCallback,
+    LogHistoryCallback,
+    last_checkpoint,
+    lora_config,
+    sft_config,
+)
+
+
+def attach_lora(model, config: RunConfig):
+    """Wrap a model in a fresh trainable LoRA adapter (peft), or return it unchanged for full fine-tuning."""
+    peft_cfg = lora_config(config)
+    if peft_cfg is None:
+        return model
+    from peft import get_peft_model
+
+    return get_peft_model(model, peft_cfg)
+
+
+def save_weights(model, folder: Path) -> Path:
+    """Save the trainable part: the LoRA adapter of a PeftModel, or the full model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(folder))
+    return folder
+
+
+def load_weights(model, folder: Path):
+    """Load weights saved by :func:`save_weights` into ``model`` (same architecture); returns the model."""
+    from peft import PeftModel
+
+    if isinstance(model, PeftModel):
+        from peft import load_peft_weights, set_peft_model_state_dict
+
+        set_peft_model_state_dict(model, load_peft_weights(str(folder)))
+        return model
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(str(folder), dtype=model.dtype).to(model.device)
+
+
+def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str) -> Path:
+    """Save the stage's weights and write its model chain (input chain + this stage's adapter)."""
+    from peft import PeftModel
+
+    model_dir = stage_dir / "model"
+    chain = read_model_chain(input_spec)
+    if isinstance(model, PeftModel):
+        adapter = save_weights(model, model_dir / "adapter")
+        write_model_chain(model_dir, chain["base"], chain["adapters"] + [str(adapter)])
+    else:
+        weights = save_weights(model, model_dir / "weights")
+        tokenizer.save_pretrained(str(weights))
+        write_model_chain(model_dir, str(weights.resolve()), [])
+    return model_dir
+
+
+def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: TrainerConfig, phase_dir: Path,
+                log_path: Path, *, seed: int, phase: str | None, step_offset: int, resume: bool,
+                keep_order: bool = False):
+    """Train one SFT phase (prompt–completion rows), resuming from its last checkpoint when asked.
+
+    Returns ``(model, steps, log_history)``. A finished phase leaves ``phase_dir/weights`` and ``state.json``;
+    with ``resume`` such a phase is loaded instead of retrained.
+    """
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    state_file = phase_dir / "state.json"
+    if resume and state_file.exists():
+        state = json.loads(state_file.read_text())
+        return load_weights(model, phase_dir / "weights"), state["steps"], state["log_history"]
+
+    overrides: dict[str, Any] = {}
+    if keep_order:  # the `ordered` curriculum: batches follow the dataset order (tasks by difficulty)
+        overrides.update(shuffle_dataset=False, train_sampling_strategy="sequential")
+    args = sft_config(trainer_cfg, phase_dir / "checkpoints", seed, **overrides)
+    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+        callbacks=[LogHistoryCallback(log_path, phase=phase, step_offset=step_offset), KillAfterStepCallback()],
+    )
+    start = time.time()
+    checkpoint = last_checkpoint(phase_dir / "checkpoints") if resume else None
+    trainer.train(resume_from_checkpoint=checkpoint)
+    model = trainer.model
+    history = [
+        {**entry, "step": entry.get("step", 0) + step_offset, **({"phase": phase} if phase else {})}
+        for entry in trainer.state.log_history
+    ]
+    save_weights(model, phase_dir / "weights")
+    state = {"phase": phase, "steps": trainer.state.global_step, "examples": len(rows),
+             "seconds": round(time.time() - start, 2), "resumed_from": checkpoint, "log_history": history}
+    state_file.write_text(json.dumps(state, indent=2))
+    return model, state["steps"], history
