@@ -10,7 +10,8 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -38,7 +39,8 @@ class DataConfig:
     datasets: list[str] = field(default_factory=lambda: ["sample"])
     data_root: str | None = None  # default: $PROUIE_DATA_ROOT or ../shared/datasets
     train_split: str = "train"
-    train_limit_per_dataset: int | None = None  # subsample each dataset's train split (seeded)
+    # Subsample each dataset's train split (seeded): one number for all, or {registry name: number}.
+    train_limit_per_dataset: int | dict[str, int] | None = None
     max_prompt_tokens: int = 384  # longer prompts are dropped (counted in the stage log)
     system_prompt: str | None = None  # None: the formats module's default
 
@@ -53,7 +55,7 @@ class TrainerConfig:
     per_device_train_batch_size: int = 8
     gradient_accumulation_steps: int = 1
     lr_scheduler_type: str = "cosine"
-    warmup_ratio: float = 0.05
+    warmup_steps: float = 0.05  # < 1: ratio of total steps; >= 1: steps
     weight_decay: float = 0.0
     logging_steps: int = 1
     save_steps: int = 50
@@ -114,7 +116,8 @@ class DEConfig:
 @dataclass
 class EvalConfig:
     split: str = "test"
-    limit_per_dataset: int | None = None
+    # The first N records of each dataset's eval split: one number for all, or {registry name: number}.
+    limit_per_dataset: int | dict[str, int] | None = None
     batch_size: int = 16
     max_new_tokens: int = 128
     protocol: str = "prouie"
@@ -163,18 +166,28 @@ def _build(cls: type, values: Any, where: str):
 
 
 def _check_type(value: Any, hint: Any, where: str) -> Any:
-    origin = get_origin(hint)
-    options = get_args(hint) if origin is not None else (hint,)
-    if origin is not None and origin not in (list, dict) and type(None) in options and value is None:
-        return None
-    plain = [get_origin(o) or o for o in options if o is not type(None)]
-    if float in plain and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if any(isinstance(value, p) for p in plain if isinstance(p, type)):
-        if bool in plain or not isinstance(value, bool):
+    """Check a YAML value against a field's type hint (unions, lists and dicts of plain types)."""
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    for option in options:
+        base = get_origin(option) or option
+        if option is type(None):
+            if value is None:
+                return None
+        elif base is Any:
             return value
-    if value is None and type(None) in options:
-        return None
+        elif base is bool:
+            if isinstance(value, bool):
+                return value
+        elif base in (int, float):
+            if isinstance(value, int | float) and not isinstance(value, bool) and (base is float or isinstance(value, int)):
+                return base(value)
+        elif base is list and isinstance(value, list):
+            (item,) = get_args(option) or (Any,)
+            return [_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        elif base is dict and isinstance(value, dict):
+            return value
+        elif isinstance(base, type) and isinstance(value, base):
+            return value
     raise ValueError(f"{where}: expected {hint}, got {value!r}")
 
 

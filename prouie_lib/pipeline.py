@@ -111,14 +111,15 @@ def _figures(config: RunConfig) -> list[tuple[str, str]]:
     fig_dir.mkdir(exist_ok=True)
     made = []
     for caption, name, build in (
-        ("Training loss per stage (phase boundaries dashed)", "loss.png", plots.plot_loss),
-        ("DE reward per component", "rewards.png", plots.plot_reward_components),
-        ("F1 per dataset per stage", "ablation.png", plots.plot_ablation),
+        ("Training loss per stage (phase boundaries dashed)", "loss.png",
+         lambda: plots.plot_loss(run.log_history, run.phases)),
+        ("DE reward per component (mean, min–max band)", "rewards.png",
+         lambda: plots.plot_reward_components(run.traces)),
+        ("F1 per dataset per stage", "ablation.png", lambda: plots.plot_f1_by_stage(run.scores)),
     ):
-        try:
-            fig = build(run)
-        except (KeyError, ValueError):  # e.g. no DE stage in this run
+        if name == "rewards.png" and run.traces.empty:
             continue
+        fig = build()
         fig.savefig(fig_dir / name, dpi=100, bbox_inches="tight")
         made.append((caption, f"figures/{name}"))
     return made

@@ -1,4 +1,4 @@
-"""Shared hypothesis strategies for the reward tests (no tests here): gold records whose spans occur in their text."""
+"""Shared hypothesis strategies for the reward tests (no tests here): golds whose spans occur in the text."""
 
 from __future__ import annotations
 
@@ -42,8 +42,10 @@ def gold_records(draw: st.DrawFn, task: str | None = None, *, allow_empty: bool 
             entities.append({**draw(spans(words)), "type": draw(st.sampled_from(ENTITY_TYPES))})
     elif task == "RE":
         for _ in range(draw(st.integers(low, 3))):
-            head = {**draw(spans(words)), "type": draw(st.sampled_from(ENTITY_TYPES)) if typed_relations else ""}
-            tail = {**draw(spans(words)), "type": draw(st.sampled_from(ENTITY_TYPES)) if typed_relations else ""}
+            head_type = draw(st.sampled_from(ENTITY_TYPES)) if typed_relations else ""
+            tail_type = draw(st.sampled_from(ENTITY_TYPES)) if typed_relations else ""
+            head = {**draw(spans(words)), "type": head_type}
+            tail = {**draw(spans(words)), "type": tail_type}
             relations.append({"head": head, "type": draw(st.sampled_from(RELATION_TYPES)), "tail": tail})
     else:
         for _ in range(draw(st.integers(low, 2))):

@@ -86,6 +86,10 @@ class Reward:
     def __call__(self, completion: str, gold: Record, fmt: str) -> RewardResult:
         return self.score(completion, gold, fmt)
 
+    def configured(self, options: Mapping[str, Any]) -> Reward:
+        """A copy with options changed; rewards without options reject any."""
+        raise ValueError(f"reward {self.name!r} takes no options (got {sorted(options)})")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 

@@ -1,8 +1,10 @@
 """Ablation baselines for the SFR, all in ``[0, 1]`` and 0 for a not-well-formed output.
 
 * ``exact_match`` — 1 when the strictest units equal the gold's (as sets), else 0.
-* ``strict_f1`` — micro-F1 at the strictest step only (EE pools events ``event_type`` and
-  arguments ``argument_role``; RE uses ``relation_entity_types`` when the SFR would).
+* ``strict_f1`` — micro-F1 at the strictest step only, on the units of the evaluation's ``prouie``
+  protocol: NER (span, type); RE (head, relation, tail), with head/tail types when the SFR's
+  ``relation_entity_types`` step is active; EE pools events (trigger, type) and arguments
+  (event type, role, span) — arguments *not* tied to their trigger, as in the evaluation.
 * ``format`` — 1 when the parser read the whole completion.
 
 Empty gold with empty prediction scores 1 in ``exact_match`` and ``strict_f1``.
@@ -10,8 +12,12 @@ Empty gold with empty prediction scores 1 in ``exact_match`` and ``strict_f1``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from prouie_lib.formats.base import ParseResult
 from prouie_lib.rewards.base import Reward, RewardResult
+from prouie_lib.rewards.sfr import RE_ENTITY_TYPES_MODES
 from prouie_lib.rewards.units import STRICT_STEPS, PreparedGold, TaskUnits, prepare_gold, task_units
 from prouie_lib.schema import Record
 
@@ -26,8 +32,21 @@ def strict_steps(pred: TaskUnits, gold: PreparedGold, re_entity_types: str = "au
 
 
 class _StrictReward(Reward):
+    """Baselines over the strictest units; option ``re_entity_types`` as in the SFR."""
+
     def __init__(self, re_entity_types: str = "auto") -> None:
+        if re_entity_types not in RE_ENTITY_TYPES_MODES:
+            raise ValueError(f"{self.name}: re_entity_types must be one of {RE_ENTITY_TYPES_MODES}, "
+                             f"got {re_entity_types!r}")
         self.re_entity_types = re_entity_types
+
+    def configured(self, options: Mapping[str, Any]) -> Reward:
+        unknown = sorted(set(options) - {"re_entity_types"})
+        if unknown:
+            raise ValueError(f"reward {self.name!r}: unknown option(s) {unknown}; known: ['re_entity_types']")
+        copy = type(self)(**options)
+        copy.name = self.name
+        return copy
 
     def _units(self, parsed: ParseResult, gold: Record | PreparedGold) -> tuple[TaskUnits, PreparedGold]:
         prepared = prepare_gold(gold)
@@ -55,10 +74,13 @@ class StrictF1Reward(_StrictReward):
         pred, prepared = self._units(parsed, gold)
         tp = n_pred = n_gold = 0
         for step in strict_steps(pred, prepared, self.re_entity_types):
-            pred_set = set(pred.units[step])
-            tp += len(pred_set & prepared.sets[step])
+            pred_set, gold_set = set(pred.units[step]), prepared.sets[step]
+            if step == "argument_role":  # (trigger, type, span, role) → (type, role, span)
+                pred_set = {(u[1], u[3], u[2]) for u in pred_set}
+                gold_set = {(u[1], u[3], u[2]) for u in gold_set}
+            tp += len(pred_set & gold_set)
             n_pred += len(pred_set)
-            n_gold += len(prepared.sets[step])
+            n_gold += len(gold_set)
         f1 = 1.0 if n_pred + n_gold == 0 else 2.0 * tp / (n_pred + n_gold)
         fmt = 1.0 if parsed.well_formed else 0.0
         return RewardResult(f1 if parsed.well_formed else 0.0, {"format": fmt, "f1_strict": f1})

@@ -17,7 +17,7 @@ different function under a taken name needs ``overwrite=True``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from prouie_lib.rewards.base import FunctionReward, Reward
@@ -49,7 +49,8 @@ def register_reward(name: str, *, level: str = "structure", overwrite: bool = Fa
         elif callable(obj):
             reward = FunctionReward(name, obj, level=level, description=description)
         else:
-            raise TypeError(f"register_reward({name!r}) needs a function or a Reward, got {type(obj).__name__}")
+            raise TypeError(f"register_reward({name!r}) needs a function or a Reward, "
+                            f"got {type(obj).__name__}")
         old = REWARDS.get(name)
         same_origin = old is not None and _origin(old) == _origin(reward) and name not in BUILTIN_REWARDS
         if old is not None and not overwrite and not same_origin:
@@ -77,16 +78,11 @@ def get_reward(name_or_reward: str | Reward | Callable[..., Any], **options: Any
         fn_name = getattr(name_or_reward, "__name__", type(name_or_reward).__name__)
         reward = FunctionReward(fn_name, name_or_reward)
     else:
-        raise TypeError(f"expected a reward name, a Reward or a function, got {type(name_or_reward).__name__}")
+        raise TypeError("expected a reward name, a Reward or a function, "
+                        f"got {type(name_or_reward).__name__}")
     if options:
-        reward = configure(reward, options)
+        reward = reward.configured(options)
     return reward
-
-
-def configure(reward: Reward, options: Mapping[str, Any]) -> Reward:
-    if isinstance(reward, StepwiseReward):
-        return reward.configured(options)
-    raise ValueError(f"reward {reward.name!r} takes no options (got {sorted(options)})")
 
 
 def describe_rewards() -> dict[str, str]:

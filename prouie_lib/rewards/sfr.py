@@ -26,15 +26,24 @@ Formula (for one completion ``c`` against gold record ``g`` of task ``T``)::
   units the parser dropped because their label is outside the schema.
 
 Range: ``[floor, max_T]`` (``[0, 1]`` with the defaults). A well-formed output scores at least
-``min(w_format, ...)`` before penalties, so ``floor <= w_format`` is required (a malformed
-output must never beat a well-formed one).
+``w_format`` before penalties, so ``floor <= w_format`` is required (a malformed output must
+never beat a well-formed one); penalties can bring a well-formed output down to ``floor``.
+
+Unit keys compare normalized text (strip, collapse whitespace, casefold — the evaluation's
+``prouie`` normalizer); relations typed ``"NA"``/``""`` are dropped on both sides, as in the
+evaluation. Everything the reward reads comes from the gold record (``task``, ``text``, its
+task's structure field) and the parsed prediction; offsets are ignored.
 
 Defaults: ``w_format = 0.1``; NER span 0.3, span+type 0.6; RE pair 0.3, relation 0.4, entity
 types 0.2 (inactive → its weight goes to ``relation``: 0.6); EE trigger 0.15, event type 0.3,
 argument 0.15, role 0.3; floor 0; no penalties.
 
-Components: ``format``, ``f1_<step>`` per step (``f1_relation_entity_types`` only when active),
-``hallucinated_spans``, ``dropped_labels``, ``penalty``.
+Components: ``format``, ``f1_<step>`` per step (1.0 when vacuous; ``f1_relation_entity_types``
+only when active), ``hallucinated_spans``, ``dropped_labels``, ``penalty``.
+
+Set semantics is the default because both target formats render exact duplicate units once (a
+multiset would make the rendered gold itself imperfect). Configure with
+``StepwiseReward(SFRConfig(...))`` or ``get_reward("sfr", format=0.2, entity_type=1.0, floor=-1)``.
 """
 
 from __future__ import annotations
@@ -168,7 +177,8 @@ class StepwiseReward(Reward):
         self._weights = {task: self.config.task_weights(task) for task in TASK_STEPS}
         self._max = {task: self.config.max_reward(task) for task in TASK_STEPS}
 
-    def configured(self, options: Mapping[str, Any] | SFRConfig, *, name: str | None = None) -> StepwiseReward:
+    def configured(self, options: Mapping[str, Any] | SFRConfig,  # type: ignore[override]
+                   *, name: str | None = None) -> StepwiseReward:
         """A copy with other weights/options (see :meth:`SFRConfig.replace`)."""
         config = options if isinstance(options, SFRConfig) else self.config.replace(options)
         return StepwiseReward(config, name=name or self.name)

@@ -10,8 +10,9 @@ and ``id``. A function returns one float per completion, or ``None`` where it do
 Logging (when trl passes the hooks): for each component ``c`` of the results, the batch mean goes
 to ``log_metric("rewards/<fn>/<c>", mean)`` (next to trl's own ``rewards/<fn>/mean``), and the
 per-completion values to ``log_extra("<fn>/<c>", values)`` (the completions table). After each
-call, ``fn.last_results`` holds the batch's :class:`RewardResult` (``None`` for skipped rows)
-and ``fn.last_ids`` the ``id`` column, for the run's reward trace writer.
+call, ``fn.last_results`` holds the batch's :class:`RewardResult` (``None`` for skipped rows),
+``fn.last_ids`` the ``id`` column and ``fn.last_rows()`` trace-ready dicts (id, task, format,
+completion text, reward, components), for the run's reward trace writer.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ def gold_from_column(value: Any, *, row: int) -> PreparedGold:
     if isinstance(value, str):
         hit = _GOLD_JSON_CACHE.get(value)
         if hit is not None:
-            _GOLD_JSON_CACHE.move_to_end(value)
             return hit
         try:
             record = json.loads(value)
@@ -96,6 +96,7 @@ class TrlRewardFunction:
         self.log_components = log_components
         self.last_results: list[RewardResult | None] = []
         self.last_ids: list[Any] = []
+        self._last_rows: list[dict[str, Any] | None] = []
         self._extra_columns: list[str] = []
 
     def __repr__(self) -> str:
@@ -115,8 +116,10 @@ class TrlRewardFunction:
         if len(gold) != n:
             raise ValueError(f"{self.__name__}: 'gold' has {len(gold)} rows for {n} completions")
         results: list[RewardResult | None] = []
+        rows: list[dict[str, Any] | None] = []
         for row in range(n):
             task = task_col[row] if task_col is not None else None
+            rows.append(None)
             if self.tasks is not None and task is not None and task not in self.tasks:
                 results.append(None)
                 continue
@@ -130,12 +133,28 @@ class TrlRewardFunction:
             fmt = fmt_col[row] if fmt_col is not None else self.default_format
             if not fmt:
                 raise KeyError(f"{self.__name__}: no 'format' column and no default format given")
-            results.append(self.reward.score(completion_text(completions[row]), prepared, fmt))
+            text = completion_text(completions[row])
+            results.append(self.reward.score(text, prepared, fmt))
+            row_id = ids[row] if ids is not None else prepared.record.get("id")
+            rows[row] = {"id": row_id, "task": prepared.task, "format": fmt, "completion": text}
         self.last_results = results
+        self._last_rows = rows
         self.last_ids = list(ids) if ids is not None else [None] * n
         if self.log_components:
             self._log(results, columns.get("log_metric"), columns.get("log_extra"))
         return [None if r is None else r.total for r in results]
+
+    def last_rows(self) -> list[dict[str, Any] | None]:
+        """The last batch, one entry per completion (``None`` where skipped): ``{"id", "task", "format",
+        "completion", "reward", "reward_name", "components"}`` — ready for a reward trace line."""
+        out: list[dict[str, Any] | None] = []
+        for row, result in zip(self._last_rows, self.last_results, strict=True):
+            if row is None or result is None:
+                out.append(None)
+            else:
+                out.append({**row, "reward": result.total, "reward_name": self.reward.name,
+                            "components": dict(result.components)})
+        return out
 
     def _column(self, columns: Mapping[str, Any], key: str, n: int) -> Sequence[Any] | None:
         values = columns.get(key)

@@ -22,8 +22,9 @@ EE      ``argument_role``          (trigger text, event type, argument text, rol
 EE argument keys include their event's (trigger, type): an argument only matches when it sits in a
 correctly found and correctly typed event (GoLLIE-style "arguments inside matched events").
 
-Text comparison: ``strip`` + collapse whitespace + ``casefold`` (:func:`normalize_text`; written
-here because the evaluation module had no shared normalizer when this was written).
+Text comparison: ``strip`` + collapse whitespace + ``casefold`` — the evaluation's ``prouie``
+protocol normalizer (:func:`prouie_lib.evaluation.protocols.collapse_casefold`). As in that
+protocol, relations typed ``"NA"`` or ``""`` mean "no relation" and are dropped on both sides.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from prouie_lib.evaluation.protocols import NA_RELATION_TYPES, collapse_casefold
 from prouie_lib.schema import TASKS, Record, RecordError, Structure
 
 Unit = Hashable
@@ -53,11 +55,20 @@ STRICT_STEPS: dict[str, tuple[str, ...]] = {
 }
 
 
+_NORMALIZED: dict[str, str] = {}  # memo: labels and spans repeat across a GRPO group and a dataset
+_NORMALIZED_MAX = 200_000
+
+
 def normalize_text(text: Any) -> str:
     """Strip, collapse internal whitespace and casefold; non-strings become ``""``."""
-    if not isinstance(text, str):
-        return ""
-    return " ".join(text.split()).casefold()
+    if text.__class__ is not str:
+        return collapse_casefold(text) if isinstance(text, str) else ""
+    found = _NORMALIZED.get(text)
+    if found is None:
+        if len(_NORMALIZED) >= _NORMALIZED_MAX:
+            _NORMALIZED.clear()
+        found = _NORMALIZED[text] = collapse_casefold(text)
+    return found
 
 
 def _has_type(entity: Mapping[str, Any]) -> bool:
@@ -127,6 +138,8 @@ def task_units(structure: Structure | Record, task: str, *, where: str | None = 
     key = TASK_FIELD[task]
     items = structure.get(key) or []
     try:
+        if task == "RE":
+            items = [r for r in items if r["type"] not in NA_RELATION_TYPES]
         units, spans = _EXTRACTORS[task](items)
         typed = _relations_typed(items) if task == "RE" else False
     except (KeyError, TypeError, AttributeError) as err:
@@ -138,7 +151,8 @@ def _raise_malformed(items: Any, task: str, key: str, where: str | None, err: Ex
     """Find the first malformed unit and raise a RecordError naming it (slow path)."""
     if not isinstance(items, list):
         raise RecordError(f"expected a list, got {type(items).__name__}", record=where, field=key) from err
-    required = {"NER": ("text", "type"), "RE": ("head", "type", "tail"), "EE": ("type", "trigger", "arguments")}
+    required = {"NER": ("text", "type"), "RE": ("head", "type", "tail"),
+                "EE": ("type", "trigger", "arguments")}
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise RecordError(f"expected an object, got {type(item).__name__}", record=where,
@@ -186,7 +200,6 @@ def prepare_gold(gold: Record | PreparedGold) -> PreparedGold:
         return gold
     hit = _GOLD_CACHE.get(id(gold))
     if hit is not None and hit.record is gold:
-        _GOLD_CACHE.move_to_end(id(gold))
         return hit
     prepared = _prepare(gold)
     _GOLD_CACHE[id(gold)] = prepared

@@ -34,17 +34,35 @@ def on_gpu() -> bool:
 # ---------------------------------------------------------------- data
 
 
-def load_split(config: RunConfig, split: str, *, limit_per_dataset: int | None = None) -> list[Record]:
-    """Records of every configured dataset for one split; subsampled (seeded) when a limit is given."""
+def load_split(config: RunConfig, split: str, *, limit_per_dataset: int | dict[str, int] | None = None,
+               head: bool = False) -> list[Record]:
+    """Records of every configured dataset for one split.
+
+    A limit keeps at most N records of each dataset (records carry their dataset name): a seeded random
+    subsample, or the first N with ``head`` (evaluation). A dict limit maps registry names to N.
+    """
     from prouie_lib.data import load_examples
 
     records: list[Record] = []
     for name in config.data.datasets:
         loaded = load_examples(name, split, data_root=config.data.data_root)
-        if limit_per_dataset is not None:
-            loaded = subsample_per_dataset(loaded, limit_per_dataset, seed=config.seed)
+        limit = limit_per_dataset.get(name) if isinstance(limit_per_dataset, dict) else limit_per_dataset
+        if limit is not None:
+            loaded = (first_per_dataset(loaded, limit) if head
+                      else subsample_per_dataset(loaded, limit, seed=config.seed))
         records.extend(loaded)
     return records
+
+
+def first_per_dataset(records: Sequence[Record], k: int) -> list[Record]:
+    """The first ``k`` records of each dataset, order kept."""
+    seen: dict[str, int] = {}
+    kept = []
+    for r in records:
+        seen[r["dataset"]] = seen.get(r["dataset"], 0) + 1
+        if seen[r["dataset"]] <= k:
+            kept.append(r)
+    return kept
 
 
 def subsample_per_dataset(records: Sequence[Record], k: int, *, seed: int) -> list[Record]:
@@ -121,7 +139,7 @@ def trainer_kwargs(trainer: TrainerConfig, output_dir: Path, seed: int) -> dict[
         num_train_epochs=trainer.num_train_epochs, max_steps=trainer.max_steps,
         per_device_train_batch_size=trainer.per_device_train_batch_size,
         gradient_accumulation_steps=trainer.gradient_accumulation_steps,
-        lr_scheduler_type=trainer.lr_scheduler_type, warmup_ratio=trainer.warmup_ratio,
+        lr_scheduler_type=trainer.lr_scheduler_type, warmup_steps=trainer.warmup_steps,
         weight_decay=trainer.weight_decay, logging_steps=trainer.logging_steps,
         save_strategy="steps", save_steps=trainer.save_steps, save_total_limit=trainer.save_total_limit,
         bf16=bf16, fp16=False, gradient_checkpointing=trainer.gradient_checkpointing,
@@ -211,7 +229,7 @@ def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: st
     from prouie_lib.evaluation.predict import predict_records, write_predictions
     from prouie_lib.evaluation.score import score_predictions
 
-    gold = load_split(config, config.eval.split, limit_per_dataset=config.eval.limit_per_dataset)
+    gold = load_split(config, config.eval.split, limit_per_dataset=config.eval.limit_per_dataset, head=True)
     gold_path = config.run_dir / f"gold-{config.eval.split}.jsonl"
     if not gold_path.exists():
         write_jsonl(gold, gold_path)

@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from prouie_lib.data.validation import ValidationReport
-from prouie_lib.schema import Entity, Event, Labels, Relation, RecordError
+from prouie_lib.schema import Entity, Event, Labels, RecordError, Relation
 
 T = TypeVar("T")
+
+
+class UnlabeledSplitError(ValueError):
+    """A split that exists but carries no gold annotations (e.g. a shared-task test set)."""
 
 
 @dataclass
@@ -48,10 +52,10 @@ class ReadContext:
     def error(self, message: str, record: str | int | None, field_name: str | None) -> RecordError:
         return RecordError(message, file=self.file, record=record, field=field_name)
 
-    def attempt(self, parse: Callable[[], T], unit: str = "record") -> T | None:
-        """Run ``parse``; on a RecordError raise (strict) or count a drop and return None (lenient)."""
+    def attempt(self, parse: Callable[..., T], *args: Any, unit: str = "record") -> T | None:
+        """Run ``parse(*args)``; on a RecordError raise (strict) or count a drop and return None (lenient)."""
         try:
-            return parse()
+            return parse(*args)
         except RecordError as err:
             if not self.lenient:
                 raise
@@ -70,7 +74,7 @@ def load_json(path: Path, ctx: ReadContext) -> Any:
     try:
         return json.loads(read_text(path))
     except json.JSONDecodeError as err:
-        raise ctx.error(f"invalid JSON: {err.msg}", f"line {err.lineno}", None) from None
+        raise ctx.error(f"invalid JSON: {err.msg} (column {err.colno})", f"line {err.lineno}", "json") from None
 
 
 def iter_json_lines(path: Path, ctx: ReadContext) -> Iterator[tuple[int, int, Any]]:
@@ -84,7 +88,7 @@ def iter_json_lines(path: Path, ctx: ReadContext) -> Iterator[tuple[int, int, An
             try:
                 return json.loads(line)
             except json.JSONDecodeError as err:
-                raise ctx.error(f"invalid JSON: {err.msg}", f"{index} (line {lineno})", None) from None
+                raise ctx.error(f"invalid JSON: {err.msg} (column {err.colno})", f"{index} (line {lineno})", "json") from None
 
         obj = ctx.attempt(parse)
         if obj is not None:

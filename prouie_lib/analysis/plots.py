@@ -1,0 +1,299 @@
+"""Figures of a run: each function takes tables from :mod:`~prouie_lib.analysis.loaders` (or
+:mod:`~prouie_lib.analysis.errors`) and returns a :class:`matplotlib.figure.Figure`.
+
+Figures are built without pyplot (no global state, safe under the Agg backend and in widgets); Jupyter
+shows a returned figure as an image, :func:`figure_png` turns one into PNG bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from prouie_lib.analysis.errors import ERROR_CATEGORIES, NONE_LABEL, type_confusion
+from prouie_lib.analysis.loaders import COMPONENT_PREFIX, MACRO, component_names, stage_sort_key
+
+HEADLINE_METRIC: dict[str, str] = {"NER": "ner", "RE": "re_strict", "EE": "ee_arg_cls"}
+TASK_ORDER: dict[str, int] = {"NER": 0, "RE": 1, "EE": 2}
+COUNT_COMPONENTS: tuple[str, ...] = ("hallucinated_spans", "dropped_labels", "penalty")  # not in [0, 1]
+CATEGORY_COLORS: dict[str, str] = {
+    "correct": "#4daf4a", "missed": "#ff7f00", "spurious": "#e41a1c", "wrong_type": "#984ea3",
+    "wrong_boundary": "#377eb8", "hallucinated": "#a65628", "not_well_formed": "#999999",
+}
+
+
+def figure_png(fig: Figure, dpi: int = 90) -> bytes:
+    """PNG bytes of a figure."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def show_figure(fig: Figure, dpi: int = 90):
+    """The figure as an IPython image (displays in any notebook, whatever the matplotlib backend)."""
+    from IPython.display import Image
+
+    return Image(data=figure_png(fig, dpi=dpi), format="png")
+
+
+def _empty(message: str, size: tuple[float, float] = (6, 3)) -> Figure:
+    fig = Figure(figsize=size)
+    ax = fig.add_subplot()
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return fig
+
+
+def smooth(values: pd.Series, smoothing: float) -> pd.Series:
+    """Exponential moving average with weight ``smoothing`` on the past (0 = none, as in TensorBoard)."""
+    if not 0 <= smoothing < 1:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}")
+    if smoothing == 0 or values.empty:
+        return values
+    return values.ewm(alpha=1 - smoothing, adjust=True).mean()
+
+
+# ---------------------------------------------------------------- training curves
+
+
+def plot_loss(log_history: pd.DataFrame, phases: pd.DataFrame | None = None, *,
+              stages: Sequence[str] | None = None, metric: str = "loss") -> Figure:
+    """``metric`` over global steps, one panel per stage, with dashed lines at curriculum phase boundaries."""
+    if metric not in log_history:
+        return _empty(f"no {metric!r} in the log history")
+    logged = log_history.dropna(subset=[metric])
+    names = [s for s in (stages or sorted(logged["stage"].unique(), key=stage_sort_key))
+             if (logged["stage"] == s).any()]
+    if not names:
+        return _empty(f"no {metric!r} logged")
+    fig = Figure(figsize=(4.2 * len(names), 3.2), layout="constrained")
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, stage in zip(axes, names, strict=True):
+        rows = logged[logged["stage"] == stage]
+        for phase, part in rows.groupby("phase", sort=False):
+            ax.plot(part["step"], part[metric], marker=".", label=str(phase))
+        if phases is not None and len(phases):
+            bounds = phases[phases["stage"] == stage].sort_values("start_step")
+            for row in bounds.iloc[1:].itertuples():
+                ax.axvline(row.start_step, color="grey", linestyle="--", linewidth=1)
+            for row in bounds.itertuples():
+                ax.text((row.start_step + row.end_step) / 2, 1.0, str(row.phase), ha="center", va="bottom",
+                        transform=ax.get_xaxis_transform(), fontsize=8)
+        ax.set_title(stage, pad=14)
+        ax.set_xlabel("step")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def default_components(traces: pd.DataFrame) -> list[str]:
+    """``reward`` plus every logged component that lies in [0, 1] (format, per-step F1)."""
+    return ["reward"] + [c for c in component_names(traces) if c not in COUNT_COMPONENTS]
+
+
+def _column(name: str) -> str:
+    return name if name in ("reward", "advantage", "trainer_reward") else COMPONENT_PREFIX + name
+
+
+def step_stats(traces: pd.DataFrame, name: str, *, smoothing: float = 0.0) -> pd.DataFrame:
+    """Per step: mean, std, min and max of ``reward`` or a component over every logged completion."""
+    column = _column(name)
+    if column not in traces:
+        raise KeyError(f"no component {name!r} in the traces; have {['reward', *component_names(traces)]}")
+    stats = traces.groupby("step")[column].agg(["mean", "std", "min", "max"]).fillna({"std": 0.0})
+    return stats.apply(lambda col: smooth(col, smoothing)) if smoothing else stats
+
+
+def plot_reward_components(traces: pd.DataFrame, components: Sequence[str] | None = None, *,
+                           band: str = "minmax", smoothing: float = 0.0, up_to_step: int | None = None) -> Figure:
+    """Mean of each reward component per step with a min–max (``band="minmax"``) or ±std band.
+
+    ``up_to_step`` draws only steps ≤ it but keeps the full step range on the x axis.
+    """
+    if band not in ("minmax", "std", "none"):
+        raise ValueError(f"band must be 'minmax', 'std' or 'none', got {band!r}")
+    if traces.empty:
+        return _empty("no reward traces")
+    names = list(components) if components is not None else default_components(traces)
+    fig = Figure(figsize=(7, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    steps = traces["step"]
+    shown = traces if up_to_step is None else traces[steps <= up_to_step]
+    palette = colormaps["tab20"] if len(names) > 10 else colormaps["tab10"]
+    for i, name in enumerate(names):
+        color = palette(i % palette.N)
+        if shown.empty:
+            ax.plot([], [], color=color, label=name)
+            continue
+        stats = step_stats(shown, name, smoothing=smoothing)
+        ax.plot(stats.index, stats["mean"], marker="o", color=color, label=name,
+                linewidth=2.2 if name == "reward" else 1.4)
+        if band != "none":
+            low_band, high_band = ((stats["min"], stats["max"]) if band == "minmax"
+                                   else (stats["mean"] - stats["std"], stats["mean"] + stats["std"]))
+            if len(stats) > 1:
+                ax.fill_between(stats.index, low_band, high_band, color=color, alpha=0.12)
+            else:  # one step: a band has no width, draw it as a bar
+                ax.vlines(stats.index, low_band, high_band, color=color, alpha=0.35, linewidth=6)
+    low, high = steps.min(), steps.max()
+    ax.set_xlim(low - 0.2, high + 0.2 if high > low else low + 1)
+    ax.set_xlabel("step")
+    ax.set_ylabel("value")
+    title = "reward components" + (f" (up to step {up_to_step})" if up_to_step is not None else "")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig
+
+
+def group_columns(traces: pd.DataFrame) -> list[str]:
+    """Columns that identify a GRPO group (the completions of one prompt at one step)."""
+    return ["step", "prompt_id"] + (["group"] if "group" in traces and traces["group"].notna().all() else [])
+
+
+def zero_spread_fraction(traces: pd.DataFrame, column: str = "reward") -> pd.Series:
+    """Per step: the fraction of groups whose completions all got the same reward (no GRPO signal)."""
+    spread = traces.groupby(group_columns(traces))[column].agg(lambda x: float(x.max() - x.min()))
+    return (spread <= 1e-12).groupby(level="step").mean().rename("frac_zero_spread")
+
+
+def plot_zero_spread(traces: pd.DataFrame, log_history: pd.DataFrame | None = None) -> Figure:
+    """Fraction of groups with zero reward spread per step (from the traces; trl's own value if logged)."""
+    if traces.empty:
+        return _empty("no reward traces")
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.add_subplot()
+    frac = zero_spread_fraction(traces)
+    ax.bar(frac.index, frac.values, color="C3", alpha=0.7, label="from traces")
+    if log_history is not None and "frac_reward_zero_std" in log_history:
+        logged = log_history[(log_history["stage"] == "de")].dropna(subset=["frac_reward_zero_std"])
+        if len(logged):  # trl logs after the step: entry step s covers the batch generated at step s - 1
+            ax.plot(logged["step"] - 1, logged["frac_reward_zero_std"], "k.--", label="trl log")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("step")
+    ax.set_ylabel("fraction of groups")
+    ax.set_title("groups with zero reward spread")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_completion_length(traces: pd.DataFrame, *, unit: str = "words") -> Figure:
+    """Completion length per step (mean with min–max band), one line per task."""
+    column = {"words": "completion_words", "chars": "completion_chars"}.get(unit)
+    if column is None:
+        raise ValueError(f"unit must be 'words' or 'chars', got {unit!r}")
+    if traces.empty:
+        return _empty("no reward traces")
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (task, rows) in enumerate(traces.groupby("task")):
+        stats = rows.groupby("step")[column].agg(["mean", "min", "max"])
+        ax.plot(stats.index, stats["mean"], marker="o", color=f"C{i}", label=str(task))
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{i}", alpha=0.15)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"completion length ({unit})")
+    ax.set_title("completion length")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def headline_table(scores: pd.DataFrame, metric: str = "headline") -> pd.DataFrame:
+    """Dataset × stage F1 (percent): each dataset's headline metric (NER ``ner``, RE ``re_strict``,
+    EE ``ee_arg_cls``) or the named metric, plus a ``macro`` row (mean over the datasets shown)."""
+    rows = scores[scores["dataset"] != MACRO]
+    if metric == "headline":
+        rows = rows[rows["metric"] == rows["task"].map(HEADLINE_METRIC)]
+    else:
+        rows = rows[rows["metric"] == metric]
+    if rows.empty:
+        raise ValueError(f"no scores for metric {metric!r}")
+    table = rows.pivot_table(index="dataset", columns="stage", values="f1", aggfunc="first")
+    task_of = rows.groupby("dataset")["task"].first()
+    order = sorted(table.index, key=lambda d: (TASK_ORDER.get(task_of.get(d), 9), d))
+    table = table.loc[order, sorted(table.columns, key=stage_sort_key)]
+    table.loc[MACRO] = table.mean(axis=0)
+    return table
+
+
+def plot_f1_by_stage(scores: pd.DataFrame, *, metric: str = "headline", stages: Sequence[str] | None = None) -> Figure:
+    """The ablation chart: grouped bars of F1 per dataset (and macro), one bar per stage."""
+    if scores.empty:
+        return _empty("no scores")
+    table = headline_table(scores, metric)
+    if stages is not None:
+        table = table[[s for s in stages if s in table.columns]]
+    n_data, n_stage = table.shape
+    fig = Figure(figsize=(max(5, 1.6 * n_data + 1), 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.8 / max(n_stage, 1)
+    x = np.arange(n_data)
+    for i, stage in enumerate(table.columns):
+        values = table[stage].to_numpy(dtype=float)
+        bars = ax.bar(x + (i - (n_stage - 1) / 2) * width, np.nan_to_num(values), width, label=stage)
+        ax.bar_label(bars, labels=[f"{v:.0f}" if v == v else "" for v in values], fontsize=7, padding=1)
+    ax.set_xticks(x, table.index)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("F1 (%)")
+    ax.set_title("F1 per dataset and stage" + ("" if metric == "headline" else f" ({metric})"))
+    ax.legend(fontsize=8, ncols=n_stage, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def plot_error_categories(errors: pd.DataFrame, *, categories: Sequence[str] = ERROR_CATEGORIES,
+                          stages: Sequence[str] | None = None) -> Figure:
+    """Per task, a stacked bar of error counts per stage (categories of :mod:`~prouie_lib.analysis.errors`)."""
+    chosen = errors[errors["category"].isin(categories)]
+    if chosen.empty:
+        return _empty("no errors")
+    tasks = [t for t in ("NER", "RE", "EE") if (chosen["task"] == t).any()]
+    names = list(stages) if stages is not None else sorted(errors["stage"].unique(), key=stage_sort_key)
+    fig = Figure(figsize=(3.6 * len(tasks) + 1.6, 3.4), layout="constrained")
+    axes = fig.subplots(1, len(tasks), squeeze=False, sharey=True)[0]
+    for ax, task in zip(axes, tasks, strict=True):
+        counts = chosen[chosen["task"] == task].groupby(["stage", "category"]).size().unstack(fill_value=0)
+        counts = counts.reindex(index=names, columns=list(categories), fill_value=0)
+        bottom = np.zeros(len(names))
+        for category in categories:
+            ax.bar(names, counts[category], bottom=bottom, color=CATEGORY_COLORS.get(category), label=category)
+            bottom += counts[category].to_numpy()
+        ax.set_title(task)
+        ax.set_xlabel("stage")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("units")
+    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    return fig
+
+
+def plot_type_confusion(errors: pd.DataFrame, *, task: str, stage: str | None = None,
+                        kind: str | None = None) -> Figure:
+    """Heat map of gold × predicted labels (see :func:`~prouie_lib.analysis.errors.type_confusion`)."""
+    table = type_confusion(errors, task=task, stage=stage, kind=kind)
+    if table.empty:
+        return _empty(f"no {task} units")
+    n = len(table)
+    fig = Figure(figsize=(1.0 + 0.55 * n + 1.5, 0.9 + 0.5 * n), layout="constrained")
+    ax = fig.add_subplot()
+    values = table.to_numpy()
+    image = ax.imshow(values, cmap="Blues")
+    for (i, j), v in np.ndenumerate(values):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
+                    color="white" if v > values.max() / 2 else "black")
+    ax.set_xticks(range(n), table.columns, rotation=45, ha="right")
+    ax.set_yticks(range(n), table.index)
+    ax.set_xlabel(f"predicted ({NONE_LABEL}: not predicted)")
+    ax.set_ylabel(f"gold ({NONE_LABEL}: not in gold)")
+    ax.set_title(f"{task} type confusion" + (f" — {stage}" if stage else "") + (f" ({kind})" if kind else ""))
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig

@@ -1,0 +1,64 @@
+"""Unified records on disk: JSON Lines, one record per line, fields in ``RECORD_FIELDS`` order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from prouie_lib.data.validation import ValidationReport, validate_record
+from prouie_lib.schema import RECORD_FIELDS, Record, RecordError
+
+
+def ordered(record: dict[str, Any]) -> Record:
+    """The record with its fields in canonical order (unknown fields kept at the end)."""
+    out = {key: record[key] for key in RECORD_FIELDS if key in record}
+    out.update({key: value for key, value in record.items() if key not in out})
+    return out
+
+
+def read_jsonl(path: str | Path, *, lenient: bool = False, report: ValidationReport | None = None,
+               limit: int | None = None) -> list[Record]:
+    """Read and validate unified records.
+
+    Each error names the file, the record (``index (line n)``) and the field. In lenient mode bad
+    lines and records are dropped or repaired and counted in ``report``.
+    """
+    path = Path(path)
+    report = report if report is not None else ValidationReport()
+    records: list[Record] = []
+    index = 0
+    with open(path, encoding="utf-8-sig") as handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{index} (line {lineno})"
+            index += 1
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                error = RecordError(f"invalid JSON: {err.msg} (column {err.colno})", file=str(path), record=where,
+                                    field="json")
+                if not lenient:
+                    raise error from None
+                report.add("dropped", "record", error)
+                continue
+            record = validate_record(obj, file=str(path), record_index=where, lenient=lenient, report=report)
+            if record is not None:
+                records.append(ordered(record))
+                if limit is not None and len(records) >= limit:
+                    break
+    return records
+
+
+def write_jsonl(records: Iterable[Record], path: str | Path) -> int:
+    """Write records (fields in canonical order, UTF-8, one per line); returns the number written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(ordered(record), ensure_ascii=False) + "\n")
+            n += 1
+    return n

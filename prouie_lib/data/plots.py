@@ -1,0 +1,120 @@
+"""Tables and plots for dataset exploration (notebook 01). matplotlib/pandas are imported lazily.
+
+Plots return a ``matplotlib.figure.Figure`` built without pyplot (no global state, any backend);
+:func:`as_image` turns one into an IPython PNG image for display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from prouie_lib.data.validation import ValidationReport
+from prouie_lib.schema import Record
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+_COUNT_COLUMNS = ("examples", "entities", "relations", "events", "arguments", "repairs", "drops")
+
+
+def stats_table(all_stats: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (dataset, split) from :func:`prouie_lib.data.dataset_stats` results."""
+    import pandas as pd
+
+    rows = [{"dataset": st["dataset"], "task": st["task"], "format": st["format"], "split": split,
+             **{c: row[c] for c in _COUNT_COLUMNS}, "labels": len(row["labels"])}
+            for st in all_stats for split, row in st["splits"].items()]
+    return pd.DataFrame(rows)
+
+
+def report_table(reports: Mapping[str, ValidationReport]) -> pd.DataFrame:
+    """The kept issues of several validation reports (key = e.g. ``dataset/split``)."""
+    import pandas as pd
+
+    rows = [{"source": name, **row} for name, report in reports.items() for row in report.rows()]
+    return pd.DataFrame(rows, columns=["source", "action", "unit", "file", "record", "field", "message"])
+
+
+def _new_axes(size: tuple[float, float]) -> Axes:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size).add_subplot()
+
+
+def as_image(fig: Figure, dpi: int = 90):
+    """The figure as an ``IPython.display.Image`` (shows in any notebook whatever the backend)."""
+    from io import BytesIO
+
+    from IPython.display import Image
+
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return Image(data=buffer.getvalue(), format="png")
+
+
+def label_distribution(stats: Mapping[str, Any], ax: Axes | None = None, top: int = 25) -> Figure:
+    """Horizontal bars of label counts per split for one dataset's stats (the ``top`` most frequent)."""
+    splits = list(stats["splits"])
+    totals: dict[str, int] = {}
+    for split in splits:
+        for label, n in stats["splits"][split]["labels"].items():
+            totals[label] = totals.get(label, 0) + n
+    labels = sorted(totals, key=lambda k: -totals[k])[:top][::-1]
+    if ax is None:
+        ax = _new_axes((7, 0.3 * len(labels) + 1.2))
+    height = 0.8 / max(len(splits), 1)
+    for i, split in enumerate(splits):
+        counts = [stats["splits"][split]["labels"].get(label, 0) for label in labels]
+        ax.barh([y + i * height for y in range(len(labels))], counts, height=height, label=split)
+    ax.set_yticks([y + 0.4 - height / 2 for y in range(len(labels))], labels)
+    ax.set_xlabel("count")
+    ax.set_title(f"{stats['dataset']} ({stats['task']}): label distribution")
+    ax.legend()
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def text_lengths(records_by_name: Mapping[str, Sequence[Record]], ax: Axes | None = None,
+                 bins: int = 30) -> Figure:
+    """Histograms of text length (whitespace tokens) per dataset, overlaid."""
+    if ax is None:
+        ax = _new_axes((7, 3.5))
+    for name, records in records_by_name.items():
+        ax.hist([len(r["text"].split()) for r in records], bins=bins, alpha=0.5, label=name, density=True)
+    ax.set_xlabel("text length (tokens)")
+    ax.set_ylabel("density")
+    ax.set_title("text lengths")
+    ax.legend(fontsize="small")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def units_per_example(record: Record) -> int:
+    """Annotated units of one example: events for EE, relations for RE, entities for NER."""
+    return len(record[{"NER": "entities", "RE": "relations", "EE": "events"}[record["task"]]])
+
+
+def mentions_per_example(records_by_name: Mapping[str, Sequence[Record]], ax: Axes | None = None,
+                         max_count: int = 12) -> Figure:
+    """Share of examples with 0, 1, ... entities (NER), relations (RE) or events (EE), per dataset."""
+    if ax is None:
+        ax = _new_axes((7, 3.5))
+    names = list(records_by_name)
+    width = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        records = records_by_name[name]
+        counts = [0] * (max_count + 1)
+        for record in records:
+            counts[min(units_per_example(record), max_count)] += 1
+        share = [c / max(len(records), 1) for c in counts]
+        ax.bar([x + i * width for x in range(max_count + 1)], share, width=width, label=name)
+    ax.set_xticks(range(max_count + 1), [str(x) for x in range(max_count)] + [f"{max_count}+"])
+    ax.set_xlabel("units per example (NER: entities, RE: relations, EE: events)")
+    ax.set_ylabel("share of examples")
+    ax.set_title("annotation density")
+    ax.legend(fontsize="small")
+    ax.figure.tight_layout()
+    return ax.figure

@@ -1,0 +1,113 @@
+"""``prouie eval score``, ``prouie eval protocols`` and ``prouie predict`` (heavy imports inside handlers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from prouie_lib.schema import RecordError
+
+PROTOCOL_NAMES = ("prouie", "instructuie", "iepile", "uie")  # keep in sync with protocols.PROTOCOLS (tested)
+FORMAT_NAMES = ("complete", "streamlined", "streamlined-notypes")  # keep in sync with formats.FORMATS (tested)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("eval", help="score predictions against gold data",
+                        description="Score predictions (P/R/F1 per dataset, macro over datasets).")
+    ev_sub = ev.add_subparsers(dest="eval_command", metavar="EVAL_COMMAND")
+    score = ev_sub.add_parser("score", help="score a prediction file against a gold file")
+    score.add_argument("--gold", required=True, help="gold records, unified JSONL")
+    score.add_argument("--pred", required=True,
+                       help="prediction JSONL: id + completion/format, or id + entities/relations/events")
+    score.add_argument("--protocol", default="prouie", choices=PROTOCOL_NAMES,
+                       help="scoring protocol (default: prouie; see `prouie eval protocols`)")
+    score.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    score.set_defaults(func=score_command)
+    protocols = ev_sub.add_parser("protocols", help="list the scoring protocols and their rules")
+    protocols.set_defaults(func=protocols_command)
+    ev.set_defaults(func=lambda args: (ev.print_help(), 2)[1])
+
+    pr = sub.add_parser("predict", help="batched greedy prediction on a dataset split",
+                        description="Generate completions for a dataset split and write prediction JSONL.")
+    pr.add_argument("--model", required=True, help="backbone spec, hub id, local path or stage run folder")
+    pr.add_argument("--data", required=True, help="dataset registry name or path")
+    pr.add_argument("--split", default="test")
+    pr.add_argument("--format", dest="fmt", default="streamlined", choices=FORMAT_NAMES)
+    pr.add_argument("--out", required=True, help="prediction JSONL to write")
+    pr.add_argument("--limit", type=int, default=None, help="first N records only")
+    pr.add_argument("--batch-size", type=int, default=16)
+    pr.add_argument("--max-new-tokens", type=int, default=128)
+    pr.set_defaults(func=predict_command)
+
+
+def read_json_lines(path: str | Path) -> list[dict[str, Any]]:
+    """Minimal JSON-lines reader: one object per non-blank line; errors name the file and line."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise RecordError(f"invalid JSON: {err.msg}", file=str(path), record=f"line {number}") from None
+            if not isinstance(row, dict):
+                raise RecordError("expected a JSON object", file=str(path), record=f"line {number}")
+            rows.append(row)
+    return rows
+
+
+def read_gold(path: str | Path) -> list[dict[str, Any]]:
+    try:
+        from prouie_lib.data import read_jsonl
+    except ImportError:
+        return read_json_lines(path)
+    return list(read_jsonl(path))
+
+
+def score_command(args: argparse.Namespace) -> int:
+    from prouie_lib.evaluation.score import score_predictions
+
+    gold = read_gold(args.gold)
+    preds = read_json_lines(args.pred)
+    result = score_predictions(gold, preds, protocol=args.protocol, gold_source=str(args.gold),
+                               pred_source=str(args.pred))
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
+    return 0
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A readable table of a :func:`score_predictions` result."""
+    lines = [f"protocol: {result['protocol']}",
+             f"{'dataset':<24} {'task':<4} {'n':>6}  {'metric':<15} {'P':>7} {'R':>7} {'F1':>7}"]
+    for name, entry in result["datasets"].items():
+        for k, (metric, v) in enumerate(entry["metrics"].items()):
+            left = f"{name:<24} {entry['task']:<4} {entry['n']:>6}" if k == 0 else " " * 36
+            lines.append(f"{left}  {metric:<15} {v['p']:7.2f} {v['r']:7.2f} {v['f1']:7.2f}")
+        lines.append(" " * 38 + f"parse errors {entry['parse_error_rate']:.2f}%  hallucinated spans "
+                     f"{entry['hallucination_rate']:.2f}%  missing predictions {entry['missing']}")
+    lines.append("macro F1 over datasets: " + (", ".join(f"{m} {f1:.2f}" for m, f1 in result["macro"].items())
+                                               or "(no datasets)"))
+    return "\n".join(lines)
+
+
+def protocols_command(args: argparse.Namespace) -> int:
+    from prouie_lib.evaluation.protocols import PROTOCOLS
+
+    for name, proto in PROTOCOLS.items():
+        print(f"== {name} ==\n{(type(proto).__doc__ or '').strip()}\n")
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from prouie_lib.evaluation.predict import predict_to_file
+
+    out = predict_to_file(args.model, args.data, args.split, args.fmt, args.out, limit=args.limit,
+                          batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,37 @@
+"""Notebooks 00 and 02–06 in smoke mode, in order, on one tiny-model run directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.notebook_runner import outputs_text, run_notebook
+
+RUN = "nb-smoke-test"
+
+
+@pytest.fixture(scope="module")
+def run_dir(repo_root):
+    path = repo_root / "runs" / RUN
+    shutil.rmtree(path, ignore_errors=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_stage_notebooks_then_analysis_notebooks(run_dir):
+    nb = run_notebook("02_complete_modeling.ipynb", {"SMOKE": True, "RUN_NAME": RUN})
+    assert (run_dir / "cm" / "scores.json").exists() and "complete" in outputs_text(nb)
+    run_notebook("03_streamlined_alignment.ipynb", {"SMOKE": True, "RUN_NAME": RUN})
+    assert (run_dir / "sa" / "scores.json").exists()
+    run_notebook("04_deep_exploration.ipynb", {"SMOKE": True, "RUN_NAME": RUN})
+    assert (run_dir / "de" / "reward_traces.jsonl").exists()
+    nb = run_notebook("00_quickstart.ipynb", {"SMOKE": True, "RUN_NAME": RUN})
+    text = outputs_text(nb)
+    assert "cm: done already" in text and "base: macro F1" in text  # only the base stage was missing
+    assert (run_dir / "report.md").exists()
+    scores = json.loads((run_dir / "de" / "scores.json").read_text())
+    assert set(scores["datasets"]) == {"Sample-NER", "Sample-RE", "Sample-EE"}
+    for name in ("05_reward_analysis.ipynb", "06_evaluation.ipynb"):
+        run_notebook(name, {"SMOKE": True, "RUN_DIR": str(run_dir)})

@@ -1,0 +1,105 @@
+"""Stages on the tiny random model: CM/SA/DE write their run-directory files; CM resumes after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from prouie_lib.config import load_config
+from prouie_lib.stages import run_stage
+from prouie_lib.stages.cm import plan_phases
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, repo_root):
+    out = tmp_path_factory.mktemp("runs")
+    config = load_config(repo_root / "configs" / "tiny.yaml", {"output_dir": str(out)})
+    for stage in config.stages:
+        run_stage(stage, config)
+    return config
+
+
+def test_every_stage_writes_its_files(tiny_run):
+    run = tiny_run.run_dir
+    assert (run / "config.yaml").exists() and (run / "gold-test.jsonl").exists()
+    gold_ids = [json.loads(line)["id"] for line in (run / "gold-test.jsonl").read_text().splitlines()]
+    assert len(gold_ids) == 9  # 3 per sample dataset
+    for stage in ("base", "cm", "sa", "de"):
+        folder = run / stage
+        scores = json.loads((folder / "scores.json").read_text())
+        assert set(scores["datasets"]) == {"Sample-NER", "Sample-RE", "Sample-EE"}
+        preds = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
+        assert [p["id"] for p in preds] == gold_ids
+        assert (folder / "model" / "model_chain.json").exists()
+    for stage in ("cm", "sa", "de"):
+        history = [json.loads(line) for line in (run / stage / "log_history.jsonl").read_text().splitlines()]
+        assert any("loss" in h for h in history)
+    chain = json.loads((run / "de" / "model" / "model_chain.json").read_text())
+    assert chain["base"] == "tiny-random" and len(chain["adapters"]) == 3  # cm, sa, de adapters merged in order
+
+
+def test_cm_sequential_phases_follow_difficulty(tiny_run):
+    phases = json.loads((tiny_run.stage_dir("cm") / "phases.json").read_text())
+    assert [p["phase"] for p in phases["phases"]] == ["NER", "RE", "EE"]
+    assert [p["start_step"] for p in phases["phases"]] == [0, 2, 4]
+    history = [json.loads(line) for line in (tiny_run.stage_dir("cm") / "log_history.jsonl").read_text().splitlines()]
+    assert {h["phase"] for h in history} == {"NER", "RE", "EE"}
+
+
+def test_de_traces_replay_to_identical_totals(tiny_run):
+    from prouie_lib.rewards import get_reward, replay_traces
+
+    traces = tiny_run.stage_dir("de") / "reward_traces.jsonl"
+    lines = [json.loads(line) for line in traces.read_text().splitlines()]
+    assert len(lines) == 2 * 4  # 2 steps × batch of 4 completions
+    for line in lines:
+        assert {"step", "prompt_id", "group", "task", "completion", "reward", "components", "advantage", "gold"} <= set(line)
+    replayed = replay_traces(traces, get_reward(lines[0]["reward_name"]))
+    assert [r["new_reward"] for r in replayed] == [line["reward"] for line in lines]
+
+
+def test_plan_phases_orders():
+    rows = [{"task": t, "id": f"{t}{i}"} for t in ("EE", "NER", "RE") for i in range(4)]
+    seq = plan_phases(rows, "sequential", 0.5, seed=0)
+    assert [name for name, _, _ in seq] == ["NER", "RE", "EE"]
+    assert len(seq[1][1]) == 4 + 2 and len(seq[2][1]) == 4 + 2  # replay half of each phase's size
+    assert {r["task"] for r in seq[2][1]} <= {"NER", "RE", "EE"} and any(r["task"] != "EE" for r in seq[2][1])
+    ordered = plan_phases(rows, "ordered", 0.0, seed=0)
+    assert [r["task"] for r in ordered[0][1]] == ["NER"] * 4 + ["RE"] * 4 + ["EE"] * 4 and ordered[0][2]
+    mixed = plan_phases(rows, "mixed", 0.0, seed=0)
+    assert sorted(r["id"] for r in mixed[0][1]) == sorted(r["id"] for r in rows) and not mixed[0][2]
+
+
+def _cm_cli(repo_root, out, *extra, env=None):
+    cmd = [sys.executable, "-m", "prouie_lib.cli", "train", "cm", "--config", str(repo_root / "configs" / "tiny.yaml"),
+           "--set", f"output_dir={out}", "--set", "cm.curriculum=mixed", "--set", "cm.trainer.max_steps=4",
+           "--set", "stages=[cm]", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_cm_killed_midway_resumes_to_the_same_result(tmp_path, repo_root):
+    full = _cm_cli(repo_root, tmp_path / "full")
+    assert full.returncode == 0, full.stderr[-2000:]
+    killed = _cm_cli(repo_root, tmp_path / "killed", env={"PROUIE_KILL_AFTER_STEP": "2"})
+    assert killed.returncode == 3, killed.stderr[-2000:]
+    assert not (tmp_path / "killed" / "tiny" / "cm" / "model").exists()
+    refused = _cm_cli(repo_root, tmp_path / "killed")
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    resumed = _cm_cli(repo_root, tmp_path / "killed", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    state = json.loads((tmp_path / "killed" / "tiny" / "cm" / "phases" / "0-mixed" / "state.json").read_text())
+    assert state["resumed_from"].endswith("checkpoint-2")
+    a = load_file(tmp_path / "full" / "tiny" / "cm" / "model" / "adapter" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "killed" / "tiny" / "cm" / "model" / "adapter" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+    full_scores = json.loads((tmp_path / "full" / "tiny" / "cm" / "scores.json").read_text())
+    resumed_scores = json.loads((tmp_path / "killed" / "tiny" / "cm" / "scores.json").read_text())
+    assert full_scores["datasets"] == resumed_scores["datasets"]
