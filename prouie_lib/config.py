@@ -119,7 +119,7 @@ class EvalConfig:
     # The first N records of each dataset's eval split: one number for all, or {registry name: number}.
     limit_per_dataset: int | dict[str, int] | None = None
     batch_size: int = 16
-    max_new_tokens: int = 128
+    max_new_tokens: int | dict[str, int] = 128  # one cap, or per target format {"complete": 160, ...}
     protocol: str = "prouie"
 
 
@@ -135,6 +135,11 @@ class RunConfig:
     sa: SAConfig = field(default_factory=SAConfig)
     de: DEConfig = field(default_factory=DEConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def max_new_tokens(self, fmt: str) -> int:
+        """The generation cap for a target format (``eval.max_new_tokens`` may be per format)."""
+        cap = self.eval.max_new_tokens
+        return cap.get(fmt, max(cap.values())) if isinstance(cap, dict) else cap
 
     @property
     def run_dir(self) -> Path:

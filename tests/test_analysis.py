@@ -65,6 +65,20 @@ def test_fixture_is_small_and_complete():
     assert {t: sum(r["task"] == t for r in gold) for t in ("NER", "RE", "EE")} == {"NER": 10, "RE": 10, "EE": 10}
 
 
+def test_fixture_completions_parse_to_the_stored_predictions():
+    """The fixture follows the current parsers (else: python tests/fixtures/make_run_tiny.py)."""
+    from prouie_lib.formats import get_format
+
+    gold = load_gold(RUN)
+    for stage in ("base", "cm", "sa", "de"):
+        for line in _lines(RUN / stage / "predictions.jsonl"):
+            record = gold[line["id"]]
+            parsed = get_format(line["format"]).parse(line["completion"], record["labels"], record["task"])
+            stored = {k: line[k] for k in ("entities", "relations", "events")}
+            assert (parsed.structure, parsed.well_formed) == (stored, line["well_formed"]), (
+                f"{stage}/{line['id']}: run_tiny is stale; regenerate it with tests/fixtures/make_run_tiny.py")
+
+
 # ---------------------------------------------------------------- loaders
 
 

@@ -24,8 +24,9 @@ from prouie_lib.analysis.highlight import highlight_html
 from prouie_lib.analysis.loaders import (
     COMPONENT_PREFIX,
     RunData,
-    as_run_data,
     component_names,
+    load_predictions,
+    load_reward_traces,
     stage_sort_key,
 )
 from prouie_lib.analysis.plots import CATEGORY_COLORS, default_components, figure_png, plot_reward_components
@@ -43,9 +44,13 @@ Source = str | Path | RunData | pd.DataFrame
 
 
 def _frame(source: Source, attribute: str) -> pd.DataFrame:
+    """One table of a run: given as is, taken from a RunData, or read alone from a run directory."""
     if isinstance(source, pd.DataFrame):
         return source
-    return getattr(as_run_data(source), attribute)
+    if isinstance(source, RunData):
+        return getattr(source, attribute)
+    readers = {"traces": load_reward_traces, "predictions": load_predictions}
+    return readers[attribute](source)
 
 
 def table_html(frame: pd.DataFrame, *, row_style: Sequence[str] | None = None, css_class: str = "prouie-table") -> str:
@@ -236,7 +241,7 @@ class RewardTraceViewer(widgets.VBox):
         self.band = widgets.ToggleButtons(options=["minmax", "std", "none"], value=band, description="band")
         self.smoothing = widgets.FloatSlider(value=smoothing, min=0.0, max=0.95, step=0.05, description="smoothing")
         self.prompt = widgets.Dropdown(description="prompt", layout=widgets.Layout(width="420px"))
-        self.curves = widgets.Image(format="png")
+        self.curves = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))  # natural size
         self.group_view = widgets.HTML()
         self.figure: Figure | None = None
         self.step.observe(self._on_step, names="value")
@@ -359,7 +364,7 @@ class RewardPlayground(widgets.VBox):
                                                          step=0.05, description="halluc. pen.")
         self.normalize = widgets.Checkbox(value=config.normalize, description="normalize to max 1")
         self.summary = widgets.HTML(_message("Choose a reward or weights, then press Replay."))
-        self.plot = widgets.Image(format="png")
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))
         self.ranking_view = widgets.HTML()
         self.figure: Figure | None = None
         self.result: pd.DataFrame | None = None

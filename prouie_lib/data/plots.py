@@ -77,17 +77,15 @@ def label_distribution(stats: Mapping[str, Any], ax: Axes | None = None, top: in
     return ax.figure
 
 
-def text_lengths(records_by_name: Mapping[str, Sequence[Record]], ax: Axes | None = None,
-                 bins: int = 30) -> Figure:
-    """Histograms of text length (whitespace tokens) per dataset, overlaid."""
+def text_lengths(records_by_name: Mapping[str, Sequence[Record]], ax: Axes | None = None) -> Figure:
+    """Text length (whitespace tokens) per dataset as horizontal box plots (whiskers: 5th-95th percentile)."""
+    names = list(records_by_name)
     if ax is None:
-        ax = _new_axes((7, 3.5))
-    for name, records in records_by_name.items():
-        ax.hist([len(r["text"].split()) for r in records], bins=bins, alpha=0.5, label=name, density=True)
+        ax = _new_axes((7, 0.45 * len(names) + 1.2))
+    lengths = [[len(r["text"].split()) for r in records_by_name[name]] or [0] for name in names]
+    ax.boxplot(lengths[::-1], vert=False, whis=(5, 95), showfliers=False, tick_labels=names[::-1])
     ax.set_xlabel("text length (tokens)")
-    ax.set_ylabel("density")
     ax.set_title("text lengths")
-    ax.legend(fontsize="small")
     ax.figure.tight_layout()
     return ax.figure
 
@@ -98,7 +96,7 @@ def units_per_example(record: Record) -> int:
 
 
 def mentions_per_example(records_by_name: Mapping[str, Sequence[Record]], ax: Axes | None = None,
-                         max_count: int = 12) -> Figure:
+                         max_count: int = 8) -> Figure:
     """Share of examples with 0, 1, ... entities (NER), relations (RE) or events (EE), per dataset."""
     if ax is None:
         ax = _new_axes((7, 3.5))

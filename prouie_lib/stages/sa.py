@@ -49,7 +49,7 @@ def strict_scorer(model, tokenizer, config: RunConfig, fmt: str):
 
     def score(records: Sequence[Record]) -> list[float]:
         lines = predict_records(model, tokenizer, records, fmt, batch_size=config.eval.batch_size,
-                                max_new_tokens=config.eval.max_new_tokens, system=config.data.system_prompt)
+                                max_new_tokens=config.max_new_tokens(fmt), system=config.data.system_prompt)
         return [strict(line["completion"], record, fmt).total for line, record in zip(lines, records, strict=True)]
 
     return score
