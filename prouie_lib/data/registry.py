@@ -158,7 +158,8 @@ def _specs() -> list[DatasetSpec]:
         DatasetSpec("CoNLL2003", "NER", "ie_instructions", "NER/CoNLL2003/ie_instructions", _STANDARD_SPLITS,
                     Verbalizer({"else": "miscellaneous"}), notes="IE_INSTRUCTIONS copy; 'else' = MISC."),
         DatasetSpec("BC5CDR", "NER", "ie_instructions", "NER/BC5CDR/ie_instructions", _STANDARD_SPLITS, humanize,
-                    notes="IE_INSTRUCTIONS copy (same sentences as BC5CDR-iob)."),
+                    notes="IE_INSTRUCTIONS copy (same sentences as BC5CDR-iob; dev lacks 2 'St .' mentions; "
+                          "a repeated name may sit at its first occurrence)."),
         DatasetSpec("BC5CDR-iob", "NER", "bio", "NER/BC5CDR/iob_cambridgeltl", _TSV_SPLITS, humanize,
                     labels={"entity_types": ["Chemical", "Disease"]}, notes="cambridgeltl IOB2 copy."),
         DatasetSpec("AnatEM", "NER", "bio", "NER/AnatEM/iob_cambridgeltl", _TSV_SPLITS, humanize,
@@ -169,8 +170,9 @@ def _specs() -> list[DatasetSpec]:
         DatasetSpec("CoNLL04", "RE", "ie_instructions", "RE/CoNLL04/ie_instructions", _STANDARD_SPLITS,
                     Verbalizer({"People": "person"}, humanize=True), lenient=True,
                     labels={"entity_types": ["Location", "Organization", "People"]},
-                    notes="IE_INSTRUCTIONS copy: a few argument offsets point at a wrong (sub)string; "
-                          "lenient mode re-locates them (they then agree with CoNLL04-spert)."),
+                    notes="IE_INSTRUCTIONS copy: 6 argument offsets point at a wrong (sub)string; lenient mode "
+                          "re-locates them. A name occurring twice sits at its first occurrence (text is right, "
+                          "offsets may differ from CoNLL04-spert)."),
         DatasetSpec("CoNLL04-spert", "RE", "spert", "RE/CoNLL04/spert_json", _TRIPLE_SPLITS,
                     Verbalizer({"Peop": "person", "Org": "organization", "Loc": "location", "Other": "other",
                                 "OrgBased_In": "organization based in", "Located_In": "located in",
