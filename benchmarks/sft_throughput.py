@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/sft_throughput.py [--steps 10] [--batch-size 8] [--rows 256] [--standard-steps 5]
+    python benchmarks/sft_throughput.py [--steps 10] [--batch-size 8] [--rows 256] [--short-steps 4]
                                         [--packed-steps 3] [--packed-batch-size 4]
 
 Setup, as the stages do it (``prouie_lib.stages``): SmolLM2-135M (offline), LoRA from ``lora_config`` attached
@@ -12,12 +12,13 @@ loss), conversational prompt–completion rows from ``sft_rows`` on CoNLL04 trai
 1. **Trainer**: ``--steps`` optimizer steps of SFTTrainer; a subclass records every batch ``training_step``
    receives (the dataloader's tensors) and a callback times each step (end of step k-1 → end of step k).
 2. **Bare loops** over exactly those recorded batches, on a fresh model with the same seed and LoRA setup,
-   fused AdamW (the trainer's default), same LR schedule, grad-norm clipping 1.0:
-   ``bare_fused`` calls the model with trl's fused LM head (``add_fused_lm_head``, log-probs of completion
-   positions only — the same math the trainer does), ``bare_standard`` is the textbook
-   ``model(**batch, labels=labels).loss`` (full logits over every position; first ``--standard-steps``
-   batches). The overhead ratio is trainer time / ``bare_fused`` time per step in steady state (the first
-   step of each run is a warm-up and left out).
+   fused AdamW (the trainer's default), same LR schedule, grad-norm clipping 1.0, three losses:
+   ``fused`` — trl's fused LM head (``add_fused_lm_head``), the math SFTTrainer 1.16 does;
+   ``standard`` — the textbook ``model(**batch, labels=labels).loss`` (full logits at every position);
+   ``compact`` — the LM head only at completion positions. ``fused`` runs all batches (its first-step loss
+   must equal the trainer's: same tensors, same initial weights), the others the first ``--short-steps``.
+   The overhead ratio is trainer / ``fused`` time per token (median step; the first step of every run is a
+   warm-up and left out).
 3. **Padding**: pad positions / all positions over one epoch of ``--rows`` rows, for the trainer's batches
    without packing, with length-grouped sampling, and with ``packing=True`` for ``packing_strategy`` "bfd"
    (padding-free: one flattened row per batch, documents separated by ``position_ids``) and "wrapped".
@@ -25,12 +26,13 @@ loss), conversational prompt–completion rows from ``sft_rows`` on CoNLL04 trai
    document alone, tiny random Llama, sdpa); ``--packed-steps`` bfd steps on SmolLM2 give its tokens/s
    (``--packed-batch-size`` packed rows per step: about the real tokens of an unpacked batch of 8).
 
-Writes ``benchmarks/results/sft_throughput.json``. Takes ~5 minutes on 2 CPU cores.
+Writes ``benchmarks/results/sft_throughput.json``. Takes ~6 minutes on 2 idle CPU cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -163,21 +165,62 @@ def step_timer():
 
 
 def rate(step_seconds: list[float], batches: list[dict[str, Any]]) -> dict[str, Any]:
-    """Tokens/s over all steps and in steady state (first step left out)."""
-    tokens = [batch_stats(b)["real_tokens"] for b in batches]
-    steady_s, steady_tok = sum(step_seconds[1:]), sum(tokens[1:len(step_seconds)])
+    """Tokens/s of a run: overall, and over the steady steps (the first step is a warm-up and left out) as
+    total tokens / total time (mean), median of the per-step rates, and the best step (least disturbed by other
+    processes on a shared machine)."""
+    tokens = [batch_stats(b)["real_tokens"] for b in batches][: len(step_seconds)]
+    steady = [(tok, sec) for tok, sec in zip(tokens[1:], step_seconds[1:], strict=True)] or list(
+        zip(tokens, step_seconds, strict=True))
+    per_step = [tok / sec for tok, sec in steady]
     return {"steps": len(step_seconds), "seconds": round(sum(step_seconds), 2),
-            "step_seconds": [round(s, 3) for s in step_seconds],
-            "tokens_per_s": round(sum(tokens[:len(step_seconds)]) / sum(step_seconds), 1),
-            "steady_seconds_per_step": round(steady_s / max(1, len(step_seconds) - 1), 3),
-            "steady_tokens_per_s": round(steady_tok / steady_s, 1) if steady_s else None}
+            "step_seconds": [round(x, 3) for x in step_seconds], "step_tokens": tokens,
+            "tokens_per_s": round(sum(tokens) / sum(step_seconds), 1),
+            "steady_tokens_per_s": round(sum(t for t, _ in steady) / sum(x for _, x in steady), 1),
+            "median_step_tokens_per_s": round(statistics.median(per_step), 1),
+            "best_step_tokens_per_s": round(max(per_step), 1)}
 
 
-def bare_loop(model, batches: list[dict[str, Any]], *, lr: float, warmup: int, fused: bool) -> dict[str, Any]:
+def ratios(trainer: dict[str, Any], bare: dict[str, Any]) -> dict[str, float]:
+    """Trainer time per token / bare-loop time per token (> 1: the trainer is slower), three estimators."""
+    return {"best_step": round(bare["best_step_tokens_per_s"] / trainer["best_step_tokens_per_s"], 3),
+            "median_step": round(bare["median_step_tokens_per_s"] / trainer["median_step_tokens_per_s"], 3),
+            "mean": round(bare["steady_tokens_per_s"] / trainer["steady_tokens_per_s"], 3)}
+
+
+def _loss_fused(model, batch):
+    """trl's fused LM head (what SFTTrainer 1.16 calls): on CPU it scores every position in vocabulary chunks."""
+    out = model(**{k: v for k, v in batch.items() if k != "labels"}, labels=batch["labels"], fused_lm_head=True,
+                use_cache=False)
+    return -out.log_probs.sum() / out.label_mask.sum().clamp(min=1)
+
+
+def _loss_standard(model, batch):
+    """The textbook loss: full (batch, seq, vocab) logits, cross-entropy over the labelled positions."""
+    return model(**{k: v for k, v in batch.items() if k != "labels"}, labels=batch["labels"],
+                 use_cache=False).loss
+
+
+def _loss_compact(model, batch):
+    """Backbone once, LM head only on the positions whose next token is labelled (the completion)."""
+    import torch.nn.functional as F
+
+    causal_lm = model.get_base_model()
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    hidden = causal_lm.model(**inputs, use_cache=False).last_hidden_state[:, :-1]
+    labels = batch["labels"][:, 1:]
+    mask = labels != -100
+    return F.cross_entropy(causal_lm.lm_head(hidden[mask]), labels[mask])
+
+
+LOSSES = {"fused": _loss_fused, "standard": _loss_standard, "compact": _loss_compact}
+
+
+def bare_loop(model, batches: list[dict[str, Any]], *, lr: float, warmup: int, loss: str) -> dict[str, Any]:
     """forward → backward → clip → AdamW step → schedule over ``batches``; returns timing and losses."""
     import torch
     from transformers import get_scheduler
 
+    loss_fn = LOSSES[loss]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
     scheduler = get_scheduler("cosine", optimizer, num_warmup_steps=warmup, num_training_steps=len(batches))
@@ -185,18 +228,13 @@ def bare_loop(model, batches: list[dict[str, Any]], *, lr: float, warmup: int, f
     seconds, losses = [], []
     for batch in batches:
         start = time.perf_counter()
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
-        if fused:
-            out = model(**inputs, labels=batch["labels"], fused_lm_head=True, use_cache=False)
-            loss = -out.log_probs.sum() / out.label_mask.sum().clamp(min=1)
-        else:
-            loss = model(**inputs, labels=batch["labels"], use_cache=False).loss
-        loss.backward()
+        value = loss_fn(model, batch)
+        value.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        losses.append(value.item())
         seconds.append(time.perf_counter() - start)
     return {**rate(seconds, batches), "losses": [round(x, 4) for x in losses]}
 
@@ -257,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rows", type=int, default=256, help="CoNLL04 train rows (seeded sample)")
-    parser.add_argument("--standard-steps", type=int, default=5, help="batches for the full-logits loop (0: skip)")
+    parser.add_argument("--short-steps", type=int, default=4,
+                        help="batches for the 'standard' and 'compact' bare loops (0: skip them)")
     parser.add_argument("--packed-steps", type=int, default=3, help="timed bfd-packed SFT steps (0: skip)")
     parser.add_argument("--packed-batch-size", type=int, default=4,
                         help="packed rows of max_length tokens per step for the timed bfd run")
@@ -301,28 +340,28 @@ def main(argv: list[str] | None = None) -> int:
             "batch_keys": sorted(batches[0]) if batches else [],
         }
         result["trainer_batches"] = summarize_batches(batches)
-        print("trainer", result["trainer"]["steady_tokens_per_s"], "tokens/s", flush=True)
+        print("trainer", result["trainer"]["median_step_tokens_per_s"], "tokens/s", flush=True)
         lr, warmup = sft_args.learning_rate, sft_args.get_warmup_steps(args.steps)
         del trainer, model
+        gc.collect()
 
         # 2. bare loops over the same tensors, fresh model with the same seed and LoRA setup
         model, _ = fresh_lora_model(args.model, config, args.seed)
         add_fused_lm_head(model.get_base_model(), outputs=("log_probs",))
-        result["bare_fused"] = bare_loop(model, batches, lr=lr, warmup=warmup, fused=True)
-        print("bare_fused", result["bare_fused"]["steady_tokens_per_s"], "tokens/s", flush=True)
-        if args.standard_steps > 0:
-            result["bare_standard"] = bare_loop(model, batches[:args.standard_steps], lr=lr, warmup=warmup,
-                                                fused=False)
-            print("bare_standard", result["bare_standard"]["steady_tokens_per_s"], "tokens/s", flush=True)
+        bare = {"fused": bare_loop(model, batches, lr=lr, warmup=warmup, loss="fused")}
+        print("bare fused", bare["fused"]["median_step_tokens_per_s"], "tokens/s", flush=True)
+        for name in ("standard", "compact") if args.short_steps > 0 else ():
+            bare[name] = bare_loop(model, batches[: args.short_steps], lr=lr, warmup=warmup, loss=name)
+            print(f"bare {name}", bare[name]["median_step_tokens_per_s"], "tokens/s", flush=True)
         del model
-        trainer_s = result["trainer"]["steady_seconds_per_step"]
-        result["overhead_ratio"] = round(trainer_s / result["bare_fused"]["steady_seconds_per_step"], 3)
-        if "bare_standard" in result:
-            result["ratio_to_standard_loop"] = round(
-                trainer_s / result["bare_standard"]["steady_seconds_per_step"], 3)
+        gc.collect()
+        result["bare"] = bare
+        steps = timer.step_seconds
+        result["trainer_vs_bare"] = {name: ratios(rate(steps[: run["steps"]], batches[: run["steps"]]), run)
+                                     for name, run in bare.items()}
+        result["overhead_ratio"] = result["trainer_vs_bare"]["fused"]["median_step"]
         result["goal_overhead_ratio"] = 1.15
-        result["first_step_loss_diff"] = (round(abs(result["trainer"]["losses"][0] - result["bare_fused"]["losses"][0]),
-                                                4) if result["trainer"]["losses"] else None)
+        result["first_step_loss_diff"] = round(abs(result["trainer"]["losses"][0] - bare["fused"]["losses"][0]), 4)
 
         # 3. padding with and without packing; does bfd keep documents apart without flash attention?
         result["padding"] = padding_options(tokenizer, rows, args.batch_size, args.seed, workdir)
@@ -337,30 +376,38 @@ def main(argv: list[str] | None = None) -> int:
             result["trainer_packed_bfd"] = {"batch_size": args.packed_batch_size,
                                             **rate(timer.step_seconds, trainer.recorded),
                                             **summarize_batches(trainer.recorded)}
-            print("packed bfd", result["trainer_packed_bfd"]["tokens_per_s"], "tokens/s", flush=True)
+            print("packed bfd", result["trainer_packed_bfd"]["median_step_tokens_per_s"], "tokens/s", flush=True)
             del trainer, model
+            gc.collect()
     pads = {k: v.get("padding_fraction") for k, v in result["padding"].items()}
     usable = {k: v for k, v in pads.items() if v is not None}
     best = min(usable, key=usable.get) if usable else None
     result["summary"] = {
-        "trainer_tokens_per_s": result["trainer"]["steady_tokens_per_s"],
-        "bare_fused_tokens_per_s": result["bare_fused"]["steady_tokens_per_s"],
-        "bare_standard_tokens_per_s": result.get("bare_standard", {}).get("steady_tokens_per_s"),
+        "tokens_per_s_median_step": {"trainer": result["trainer"]["median_step_tokens_per_s"],
+                                     **{f"bare_{k}": v["median_step_tokens_per_s"] for k, v in bare.items()},
+                                     "trainer_packed_bfd": result.get("trainer_packed_bfd", {}).get(
+                                         "median_step_tokens_per_s")},
         "overhead_ratio": result["overhead_ratio"], "overhead_goal_met": result["overhead_ratio"] <= 1.15,
+        "trainer_vs_bare_median_step": {k: v["median_step"] for k, v in result["trainer_vs_bare"].items()},
         "padding_fraction": pads, "best_padding_option": best,
         "padding_goal_met": bool(best and usable[best] <= 0.10),
-        "packed_bfd_tokens_per_s": result.get("trainer_packed_bfd", {}).get("steady_tokens_per_s"),
         "packed_bfd_isolated_on_sdpa": result["packed_isolation_check"]["isolated"],
     }
     result["notes"] = [
-        "tokens = real (non-pad) tokens; steady = steps 2..N (step 1 is a warm-up in every run)",
-        "overhead_ratio = trainer steady s/step / bare_fused steady s/step on identical recorded batches; the "
-        "trainer additionally computes entropy and top-1 accuracy metrics and logs every step (stage settings)",
-        "bare_standard computes the full (batch, seq, 49152) logits; trl 1.16's SFTTrainer projects only the "
-        "completion positions through the LM head (add_fused_lm_head), so it can beat the textbook loop",
+        "tokens = real (non-pad) tokens; every run's first step is a warm-up and left out; per-step rates are "
+        "tokens/s of one step; median_step is the headline, best_step the least disturbed step (shared machine)",
+        "overhead_ratio = trainer / bare 'fused' loop, time per token, median step, identical recorded batches "
+        "and identical math (trl's fused LM head); the trainer also computes entropy and top-1 accuracy "
+        "metrics and logs every step (stage settings)",
+        "bare 'standard': model(**batch, labels=...).loss with full (batch, seq, 49152) logits; bare 'compact': "
+        "LM head only on labelled (completion) positions; both over the first --short-steps batches and "
+        "compared with the trainer's steps on the same batches",
+        "trl 1.16's fused LM head scores only labelled positions on CUDA/XPU (Triton); on CPU it scores every "
+        "position (prompt and padding too) in vocabulary chunks and recomputes them in backward",
         "padding_fraction = pad positions / all positions over one epoch of the rows; packing_bfd is "
-        "padding-free (one flattened row per batch) so its attention runs over the whole row with a "
-        "block-diagonal mask (mean_attention_elements_per_batch) when flash attention is not available",
+        "padding-free (one flattened row per batch, position_ids restart per document), so without flash "
+        "attention sdpa runs over the whole row with a block-diagonal mask (mean_attention_elements_per_batch); "
+        "packing_wrapped cuts examples mid-sequence and lets documents attend to each other",
     ]
     result["torch_threads"] = torch.get_num_threads()
     result["seconds_total"] = round(time.perf_counter() - t_start, 1)

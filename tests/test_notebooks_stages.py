@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.notebook_runner import outputs_text, run_notebook
+from notebook_runner import outputs_text, run_notebook
 
 RUN = "nb-smoke-test"
 
