@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-all lint clean
+.PHONY: setup demo test test-all lint clean browser-check
 
 setup:
 	@bash scripts/setup_env.sh
@@ -22,3 +22,10 @@ lint: setup
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache
+
+# JupyterLab + headless Chromium check of the widgets (notebook 05); screenshots land in docs/screenshots/.
+# Needs root for apt (Debian chromium); playwright comes from PyPI with no browser download.
+browser-check: setup
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(PY) -m pip install -q "playwright>=1.40"
+	$(PY) scripts/browser_check.py --out docs/screenshots

@@ -6,7 +6,6 @@ import json
 import shutil
 
 import pytest
-
 from notebook_runner import outputs_text, run_notebook
 
 RUN = "nb-smoke-test"

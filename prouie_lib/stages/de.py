@@ -62,6 +62,23 @@ def grpo_config(config: RunConfig, output_dir: Path):
     return GRPOConfig(**kwargs)
 
 
+class TimedReward:
+    """Wraps a reward function to add up the seconds spent in it (for the generation/reward/update split)."""
+
+    def __init__(self, fn) -> None:
+        self.fn, self.__name__, self.seconds = fn, fn.__name__, 0.0
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def __getattr__(self, name: str):
+        return getattr(self.fn, name)
+
+
 class TracingGRPOTrainer(GRPOTrainer):
     """GRPOTrainer that appends each training generation batch to ``reward_traces.jsonl``.
 
@@ -74,9 +91,13 @@ class TracingGRPOTrainer(GRPOTrainer):
     def __init__(self, *args, trace_path: Path, reward_name: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.trace_path, self.reward_name = Path(trace_path), reward_name
+        self.generate_and_score_seconds = 0.0
 
     def _generate_and_score_completions(self, inputs):
+        start = time.perf_counter()
         output = super()._generate_and_score_completions(inputs)
+        if self.model.training:
+            self.generate_and_score_seconds += time.perf_counter() - start
         if self.model.training and self.accelerator.is_main_process:
             self._write_traces(inputs)
         return output
@@ -129,8 +150,8 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     rows, dropped = filter_long_prompts(grpo_rows(records, config), tokenizer, config.data.max_prompt_tokens)
     from datasets import Dataset
 
-    reward_funcs = make_trl_reward_funcs(config.de.reward, per_task=config.de.per_task_rewards,
-                                         weights=config.de.reward_params or None)
+    reward_funcs = [TimedReward(f) for f in make_trl_reward_funcs(
+        config.de.reward, per_task=config.de.per_task_rewards, weights=config.de.reward_params or None)]
     trace_path = stage_dir / "reward_traces.jsonl"
     log_path = stage_dir / "log_history.jsonl"
     checkpoint = last_checkpoint(stage_dir / "checkpoints") if resume else None
@@ -145,7 +166,9 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
         callbacks=[LogHistoryCallback(log_path), KillAfterStepCallback()],
         trace_path=trace_path, reward_name=config.de.reward,
     )
+    train_start = time.perf_counter()
     trainer.train(resume_from_checkpoint=checkpoint)
+    loop_seconds = time.perf_counter() - train_start
     rewrite_log_history(log_path, trainer.state.log_history)
     write_json(stage_dir / "phases.json", {"phases": [{"phase": "de", "start_step": 0,
                                                        "end_step": trainer.state.global_step,
@@ -154,7 +177,14 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     finish_stage_model(trainer.model, tokenizer, stage_dir, source)
     train_seconds = time.time() - start
     scores = evaluate_stage(trainer.model, tokenizer, config, stage_dir, config.de.format)
-    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
+    reward_seconds = sum(f.seconds for f in reward_funcs)
+    steps = max(1, trainer.state.global_step - (int(Path(checkpoint).name.split("-")[-1]) if checkpoint else 0))
+    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start,
+                  grpo_loop_seconds=loop_seconds,
+                  grpo_generation_seconds=trainer.generate_and_score_seconds - reward_seconds,
+                  grpo_reward_seconds=reward_seconds,
+                  grpo_update_seconds=loop_seconds - trainer.generate_and_score_seconds,
+                  grpo_steps=steps)
     return scores
 
 
