@@ -41,3 +41,24 @@ def test_overrides_use_dotted_keys(repo_root):
     config = load_config(repo_root / "configs" / "tiny.yaml", {"cm.trainer.max_steps": 5, "cm.format": "complete"})
     assert config.cm.trainer.max_steps == 5
     assert config.model.backbone == "tiny-random"
+
+
+@pytest.mark.parametrize("name", ["single_gpu", "deepspeed_zero3", "fsdp"])
+def test_accelerate_configs_are_valid(repo_root, name):
+    import yaml
+    from accelerate.utils import DistributedType
+
+    config = yaml.safe_load((repo_root / "configs" / "accelerate" / f"{name}.yaml").read_text())
+    assert DistributedType(config["distributed_type"]) in (DistributedType.NO, DistributedType.DEEPSPEED,
+                                                           DistributedType.FSDP)
+    assert config["mixed_precision"] == "bf16" and config["num_processes"] >= 1
+    if name == "deepspeed_zero3":
+        assert config["deepspeed_config"]["zero_stage"] == 3
+    if name == "fsdp":
+        assert config["fsdp_config"]["fsdp_version"] == 2
+
+
+def test_paper_config_is_gpu_scale(repo_root):
+    config = load_config(repo_root / "configs" / "paper.yaml")
+    assert config.de.use_vllm and config.cm.trainer.bf16 and config.cm.curriculum == "sequential"
+    assert config.cm.format == "complete" and config.sa.format == "streamlined" and config.de.reward == "sfr"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_data_unification.ipynb"
@@ -21,16 +19,12 @@ def test_notebook_metadata_and_parameters():
     assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code")  # stored clean
 
 
-@pytest.mark.slow
 def test_notebook_runs_in_smoke_mode():
     book = nbformat.read(NOTEBOOK, as_version=4)
-    start = time.perf_counter()
     NotebookClient(book, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    seconds = time.perf_counter() - start
     outputs = [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) >= 3
     text = "".join(o.get("text", "") for o in outputs)
     assert "Sample-EE/train/0" in text  # unified records are shown
-    assert seconds < 60

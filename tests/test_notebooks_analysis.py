@@ -40,7 +40,7 @@ def test_notebook_metadata_and_parameters(name: str):
 
 
 def test_reward_analysis_notebook_runs():
-    book, seconds = _execute("05_reward_analysis.ipynb")
+    book, _ = _execute("05_reward_analysis.ipynb")
     outputs = _outputs(book)
     assert not [o for o in outputs if o.get("output_type") == "error"]
     widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
@@ -49,11 +49,10 @@ def test_reward_analysis_notebook_runs():
     assert len(images) >= 3
     text = "".join(o.get("text", "") for o in outputs)
     assert "best completion changed in" in text
-    assert seconds < 120
 
 
 def test_evaluation_notebook_runs():
-    book, seconds = _execute("06_evaluation.ipynb")
+    book, _ = _execute("06_evaluation.ipynb")
     outputs = _outputs(book)
     assert not [o for o in outputs if o.get("output_type") == "error"]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
@@ -61,4 +60,3 @@ def test_evaluation_notebook_runs():
         assert protocol in html
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) >= 4
-    assert seconds < 120
