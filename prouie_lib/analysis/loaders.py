@@ -22,13 +22,14 @@ line and the field.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from prouie_lib.data.io import iter_json_objects
 from prouie_lib.schema import STRUCTURE_FIELDS, RecordError, structure_of
 
 STAGE_ORDER: tuple[str, ...] = ("base", "cm", "sa", "de")
@@ -49,23 +50,6 @@ MACRO = "macro"
 
 
 # ---------------------------------------------------------------- files
-
-
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` for every non-blank line; a bad line raises a RecordError naming it."""
-    path = Path(path)
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise RecordError(f"not valid JSON ({err.msg})", file=str(path), record=f"line {number}") from err
-            if not isinstance(value, dict):
-                raise RecordError(f"expected a JSON object, got {type(value).__name__}", file=str(path),
-                                  record=f"line {number}")
-            yield number, value
 
 
 def read_json(path: str | Path) -> Any:
@@ -160,7 +144,7 @@ def load_log_history(run_dir: str | Path, stages: Sequence[str] | None = None) -
         if not path.exists():
             continue
         stage_phases = phases[phases["stage"] == stage]
-        for number, entry in read_jsonl(path):
+        for number, entry in iter_json_objects(path):
             step = _require(entry, "step", path, number)
             if not isinstance(step, int | float) or isinstance(step, bool):
                 raise RecordError(f"expected a number, got {step!r}", file=str(path), record=f"line {number}",
@@ -209,7 +193,7 @@ def load_reward_traces(run_dir_or_file: str | Path) -> pd.DataFrame:
         return pd.DataFrame(columns=list(TRACE_COLUMNS))
     rows = []
     positions: dict[tuple[Any, Any, Any], int] = {}
-    for number, line in read_jsonl(path):
+    for number, line in iter_json_objects(path):
         for key in ("step", "prompt_id", "completion", "reward", "gold"):
             _require(line, key, path, number)
         components = line.get("components") or {}
@@ -294,7 +278,7 @@ def load_gold(run_dir: str | Path, split: str | None = None) -> dict[str, dict[s
     """The evaluation records of a run by id (file order kept)."""
     path = gold_path(run_dir, split)
     records: dict[str, dict[str, Any]] = {}
-    for number, record in read_jsonl(path):
+    for number, record in iter_json_objects(path):
         for key in ("id", "task", "text"):
             _require(record, key, path, number)
         if record["id"] in records:
@@ -319,7 +303,7 @@ def load_predictions(run_dir: str | Path, stages: Sequence[str] | None = None, *
         if not path.exists():
             continue
         by_id: dict[str, dict[str, Any]] = {}
-        for number, line in read_jsonl(path):
+        for number, line in iter_json_objects(path):
             pid = _require(line, "id", path, number)
             if pid not in gold:
                 raise RecordError("id not in the run's gold file", file=str(path), record=pid, field="id")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,26 @@ def ordered(record: dict[str, Any]) -> Record:
     out = {key: record[key] for key in RECORD_FIELDS if key in record}
     out.update({key: value for key, value in record.items() if key not in out})
     return out
+
+
+def iter_json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every non-blank line of any JSON Lines file (predictions, traces, logs).
+
+    A line that is not valid JSON or not an object raises a RecordError naming the file and the line.
+    """
+    path = Path(path)
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise RecordError(f"invalid JSON: {err.msg}", file=str(path), record=f"line {number}") from None
+            if not isinstance(value, dict):
+                raise RecordError(f"expected a JSON object, got {type(value).__name__}", file=str(path),
+                                  record=f"line {number}")
+            yield number, value
 
 
 def read_jsonl(path: str | Path, *, lenient: bool = False, report: ValidationReport | None = None,

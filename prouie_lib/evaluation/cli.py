@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prouie_lib.schema import RecordError
-
 PROTOCOL_NAMES = ("prouie", "instructuie", "iepile", "uie")  # keep in sync with protocols.PROTOCOLS (tested)
 FORMAT_NAMES = ("complete", "streamlined", "streamlined-notypes")  # keep in sync with formats.FORMATS (tested)
 
@@ -43,31 +41,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_json_lines(path: str | Path) -> list[dict[str, Any]]:
-    """Minimal JSON-lines reader: one object per non-blank line; errors name the file and line."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise RecordError(f"invalid JSON: {err.msg}", file=str(path), record=f"line {number}") from None
-            if not isinstance(row, dict):
-                raise RecordError("expected a JSON object", file=str(path), record=f"line {number}")
-            rows.append(row)
-    return rows
+    """Prediction lines: one JSON object per non-blank line; errors name the file and line."""
+    from prouie_lib.data.io import iter_json_objects
+
+    return [row for _, row in iter_json_objects(path)]
 
 
 def read_gold(path: str | Path) -> list[dict[str, Any]]:
-    try:
-        from prouie_lib.data import read_jsonl
-    except ImportError:
-        return read_json_lines(path)
-    return list(read_jsonl(path))
+    from prouie_lib.data import read_jsonl
+
+    return read_jsonl(path)
 
 
 def score_command(args: argparse.Namespace) -> int:

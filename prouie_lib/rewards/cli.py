@@ -61,28 +61,15 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 
 def read_jsonl_lines(path: str | Path) -> list[dict[str, Any]]:
     """JSON objects from a JSONL file; errors name the file and the line."""
-    out = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise RecordError(f"not valid JSON ({err})", file=str(path), record=f"line {number}") from err
-            if not isinstance(item, dict):
-                raise RecordError(f"expected an object, got {type(item).__name__}", file=str(path),
-                                  record=f"line {number}")
-            out.append(item)
-    return out
+    from prouie_lib.data.io import iter_json_objects
+
+    return [item for _, item in iter_json_objects(path)]
 
 
 def _read_gold(path: str) -> list[dict[str, Any]]:
-    try:
-        from prouie_lib.data import read_jsonl  # type: ignore[attr-defined]
-    except ImportError:
-        return read_jsonl_lines(path)
-    return list(read_jsonl(path))
+    from prouie_lib.data import read_jsonl
+
+    return read_jsonl(path)
 
 
 def score_file(gold_path: str, completions_path: str, reward_name: str, *, fmt: str | None = None,
