@@ -14,9 +14,9 @@ from prouie_lib.analysis.loaders import (
     gold_path,
     list_stages,
     load_gold,
-    read_jsonl,
     scores_rows,
 )
+from prouie_lib.data.io import iter_json_objects
 
 
 def protocol_names() -> list[str]:
@@ -38,7 +38,7 @@ def rescore_run(run_dir: str | Path, protocols: Sequence[str] | None = None, *,
         path = run_dir / stage / "predictions.jsonl"
         if not path.exists():
             continue
-        lines = [line for _, line in read_jsonl(path)]
+        lines = [line for _, line in iter_json_objects(path)]
         for protocol in protocols or protocol_names():
             scores = score_predictions(gold, lines, protocol, gold_source=source, pred_source=str(path))
             rows += scores_rows(scores, stage, source=str(path))
