@@ -77,6 +77,18 @@ def load_json(path: Path, ctx: ReadContext) -> Any:
         raise ctx.error(f"invalid JSON: {err.msg} (column {err.colno})", f"line {err.lineno}", "json") from None
 
 
+def read_json_array(path: Path, ctx: ReadContext,
+                    parse: Callable[[Any, int, ReadContext], RawRecord | None]) -> Iterator[RawRecord]:
+    """Parse each element of a file holding one JSON array of examples (IE_INSTRUCTIONS, SpERT)."""
+    data = load_json(path, ctx)
+    if not isinstance(data, list):
+        raise ctx.error(f"expected a JSON array of examples, got {type(data).__name__}", None, None)
+    for index, item in enumerate(data):
+        raw = ctx.attempt(parse, item, index, ctx)
+        if raw is not None:
+            yield raw
+
+
 def iter_json_lines(path: Path, ctx: ReadContext) -> Iterator[tuple[int, int, Any]]:
     """``(index, line number, object)`` for each non-blank line; bad JSON raises or is dropped."""
     index = 0

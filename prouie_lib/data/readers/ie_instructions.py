@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from prouie_lib.data.readers.base import RawRecord, ReadContext, load_json, require
+from prouie_lib.data.readers.base import RawRecord, ReadContext, read_json_array, require
 from prouie_lib.schema import Labels
 
 NAME = "ie_instructions"
@@ -106,13 +106,7 @@ def _parse(item: Any, index: int, ctx: ReadContext) -> RawRecord:
 
 
 def read(path: Path, ctx: ReadContext) -> Iterator[RawRecord]:
-    data = load_json(path, ctx)
-    if not isinstance(data, list):
-        raise ctx.error(f"expected a JSON array of examples, got {type(data).__name__}", None, None)
-    for index, item in enumerate(data):
-        raw = ctx.attempt(_parse, item, index, ctx)
-        if raw is not None:
-            yield raw
+    return read_json_array(path, ctx, _parse)
 
 
 def _names(value: Any) -> list[str]:
