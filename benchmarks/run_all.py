@@ -60,7 +60,9 @@ def versions() -> dict[str, str | None]:
 
 
 def snapshot(folder: Path) -> dict[str, float]:
-    return {str(p.relative_to(REPO)): p.stat().st_mtime for p in folder.rglob("*") if p.is_file()}
+    """Modification times of the files directly in ``folder`` (benchmarks write their results there; reports
+    that others copy into sub-folders are not attributed to a benchmark)."""
+    return {str(p.relative_to(REPO)): p.stat().st_mtime for p in folder.glob("*") if p.is_file()}
 
 
 def run_script(script: Path, timeout: float | None) -> dict[str, Any]:

@@ -26,7 +26,8 @@ loss), conversational prompt–completion rows from ``sft_rows`` on CoNLL04 trai
    document alone, tiny random Llama, sdpa); ``--packed-steps`` bfd steps on SmolLM2 give its tokens/s
    (``--packed-batch-size`` packed rows per step: about the real tokens of an unpacked batch of 8).
 
-Writes ``benchmarks/results/sft_throughput.json``. Takes ~6 minutes on 2 idle CPU cores.
+Writes ``benchmarks/results/sft_throughput.json``. Takes ~8 minutes on 2 CPU cores (``--short-steps 0
+--packed-steps 0``: ~6).
 """
 
 from __future__ import annotations
