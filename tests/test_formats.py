@@ -168,7 +168,8 @@ def test_streamlined_ner_groups_and_single_units_read_alike():
         [("location", "B"), ("person", "A"), ("person", "C")]
     result = streamlined.parse("(person: A |  | C)(city: X | Y)", NER_LABELS, "NER")
     assert not result.well_formed and result.dropped_labels == 2
-    assert [e["text"] for e in result.structure["entities"]] == ["A", "C"]
+    assert [e["text"] for e in result.structure["entities"]] == ["A", "C", "X", "Y"]
+    assert [e.get("off_schema", False) for e in result.structure["entities"]] == [False, False, True, True]
 
 
 def test_complete_tolerates_fences_and_eos():
@@ -191,9 +192,53 @@ def test_complete_keeps_what_it_read_from_truncated_json():
     result = complete.parse(text, RE_LABELS, "RE")
     assert not result.well_formed
     assert canonical(result.structure, "RE") == [("work for", "John", "person", "IBM", "organization")]
-    text = '{"Attack": [{"trigger": "bombed", "attacker": ["Rebels"], "pla'
+    assert result.cut_off and result.only_cut_off  # the half-read second item is left out without an error
+    text = '{"Attack": [{"trigger": "bombed", "attacker": ["Rebels"], "place": []}, {"trigger": "shot", "pla'
     result = complete.parse(text, EE_LABELS, "EE")
     assert canonical(result.structure, "EE") == [("Attack", "bombed", (("attacker", "Rebels"),))]
+    assert result.only_cut_off
+
+
+def test_cut_off_is_only_the_end_of_the_text():
+    # a cut inside a unit, nothing else wrong: only_cut_off (the reward's partial-credit case)
+    for fmt, text, labels, task in [
+        (streamlined, "(person: A)(location: Par", NER_LABELS, "NER"),
+        (complete, '{"person": ["A", "Ange', NER_LABELS, "NER"),
+        (complete, '{"person": ["A"], "loca', NER_LABELS, "NER"),
+    ]:
+        result = fmt.parse(text, labels, task)
+        assert result.cut_off and result.only_cut_off and not result.well_formed, text
+        assert canonical(result.structure, task) == [("person", "A")], text
+    # a cut plus another defect: not only_cut_off
+    result = streamlined.parse("(person A)(location: Par", NER_LABELS, "NER")
+    assert result.cut_off and not result.only_cut_off
+    # broken but not cut: no cut_off
+    for fmt, text in [(streamlined, "(person: A) blah"), (complete, '{"person": ["A"] x'), (streamlined, "")]:
+        assert not fmt.parse(text, NER_LABELS, "NER").cut_off, text
+
+
+def test_blank_types_are_malformed_where_the_schema_has_them():
+    # issue 12 item 7: "(A [] | work for | B [])" is a malformed unit in a typed format (kept, not well-formed)
+    result = streamlined.parse("(John [] | work for | IBM [])", RE_LABELS, "RE")
+    assert not result.well_formed and len(result.structure["relations"]) == 1
+    item = '{"head": "John", "head_type": "", "tail": "IBM", "tail_type": ""}'
+    result = complete.parse('{"work for": [' + item + '], "live in": []}', RE_LABELS, "RE")
+    assert not result.well_formed and len(result.structure["relations"]) == 1
+    # a schema without entity types renders blank types: they parse back well-formed
+    untyped = {"relation_types": ["work for", "live in"]}
+    assert streamlined.parse("(John [] | work for | IBM [])", untyped, "RE").well_formed
+    assert complete.parse('{"work for": [' + item + '], "live in": []}', untyped, "RE").well_formed
+    # the notypes format never writes types
+    result = notypes.parse("(John | work for | IBM)", RE_LABELS, "RE")
+    assert result.well_formed and not result.typed_relations
+    assert streamlined.parse("None", RE_LABELS, "RE").typed_relations
+    # empty labels and roles
+    assert not streamlined.parse("(: A)", NER_LABELS, "NER").well_formed
+    assert not streamlined.parse("( | work for | B [person])", RE_LABELS, "RE").well_formed
+    assert not streamlined.parse("(John [person] |  | IBM [organization])", RE_LABELS, "RE").well_formed
+    assert not streamlined.parse("(Attack: bombed | : Kabul)", EE_LABELS, "EE").well_formed
+    assert not complete.parse('{"": ["A"], "person": [], "location": [], "organization": []}',
+                              NER_LABELS, "NER").well_formed
 
 
 def test_complete_reports_missing_labels_roles_and_junk():
@@ -223,22 +268,46 @@ def test_complete_duplicate_keys_are_merged_but_flagged():
     assert canonical(result.structure, "NER") == [("person", "A"), ("person", "B")]
 
 
-def test_labels_outside_schema_are_dropped_and_counted():
+def off_schema_keys(structure, task):
+    """(label, text) of every unit flagged off-schema (events: their type; arguments: their role)."""
+    out = []
+    for unit in structure[{"NER": "entities", "RE": "relations", "EE": "events"}[task]]:
+        if unit.get("off_schema"):
+            out.append((unit["type"], unit.get("text") or unit.get("head", {}).get("text")
+                        or unit["trigger"]["text"]))
+        for arg in unit.get("arguments") or []:
+            if arg.get("off_schema"):
+                out.append((arg["role"], arg["text"]))
+    return out
+
+
+def test_labels_outside_schema_are_kept_flagged_and_counted():
+    # issue 12 item 1: off-schema units stay in the structure (flagged); scorers decide what they cost
     text = '{"person": ["A"], "city": ["X", "Y"], "location": [], "organization": []}'
     result = complete.parse(text, NER_LABELS, "NER")
-    assert result.dropped_labels == 2 and result.well_formed
-    assert canonical(result.structure, "NER") == [("person", "A")]
-    result = streamlined.parse("(person: A)(city: X)(animal: Y)", NER_LABELS, "NER")
-    assert result.dropped_labels == 2 and result.well_formed
-    result = streamlined.parse("(John [person] | marry | IBM [organization])(John [robot] | kill | X [person])",
-                               RE_LABELS, "RE")
-    assert result.dropped_labels == 2 and result.structure["relations"] == []
-    result = streamlined.parse("(Attack: bombed | weapon: bomb | place: Kabul)(Riot: x)", EE_LABELS, "EE")
+    assert result.dropped_labels == result.off_schema_units == 2 and result.well_formed
+    assert canonical(result.structure, "NER") == [("city", "X"), ("city", "Y"), ("person", "A")]
+    assert off_schema_keys(result.structure, "NER") == [("city", "X"), ("city", "Y")]
+    result = streamlined.parse("(PERSON: A)(city: X)(animal: Y)", NER_LABELS, "NER")
+    assert result.dropped_labels == 3 and result.well_formed  # case-changed labels are outside the schema too
+    assert off_schema_keys(result.structure, "NER") == [("PERSON", "A"), ("city", "X"), ("animal", "Y")]
+    result = streamlined.parse("(John [person] | marry | IBM [organization])(John [robot] | kill | X [person])"
+                               "(A [person] | NA | B [person])", RE_LABELS, "RE")
+    assert result.dropped_labels == 3 and len(result.structure["relations"]) == 3 and result.well_formed
+    result = streamlined.parse("(Attack: bombed | weapon: bomb | place: Kabul)(Riot: x | who: y)", EE_LABELS, "EE")
     assert result.dropped_labels == 2
-    assert canonical(result.structure, "EE") == [("Attack", "bombed", (("place", "Kabul"),))]
+    assert canonical(result.structure, "EE") == [("Attack", "bombed", (("place", "Kabul"), ("weapon", "bomb"))),
+                                                 ("Riot", "x", (("who", "y"),))]
+    assert off_schema_keys(result.structure, "EE") == [("weapon", "bomb"), ("Riot", "x")]
     text = '{"Attack": [{"trigger": "bombed", "attacker": [], "place": [], "weapon": ["bomb"]}], "Election": []}'
     result = complete.parse(text, EE_LABELS, "EE")
     assert result.dropped_labels == 1 and result.well_formed
+    assert off_schema_keys(result.structure, "EE") == [("weapon", "bomb")]
+    text = ('{"Attack": [], "Election": [], "Riot": [{"trigger": "x", "who": ["y"]}], '
+            '"kill": [{"head": "A", "head_type": "person", "tail": "B", "tail_type": "person"}]}')
+    result = complete.parse(text, EE_LABELS, "EE")
+    assert not result.well_formed and result.dropped_labels == 1  # "kill": an event item without a trigger
+    assert off_schema_keys(result.structure, "EE") == [("Riot", "x")]
 
 
 def test_streamlined_keeps_readable_units_of_broken_output():

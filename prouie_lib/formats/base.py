@@ -7,21 +7,46 @@ from typing import Protocol
 
 from prouie_lib.schema import Labels, Record, Structure, empty_structure
 
+OFF_SCHEMA = "off_schema"  # flag key on a unit (entity, relation, event or argument) outside the schema
+
 
 @dataclass
 class ParseResult:
     """What a parser could read from model text.
 
-    ``structure`` holds the units read (offsets are ``None``: model text has none);
-    ``well_formed`` is False when any part of the text could not be read;
-    ``errors`` says what went wrong; ``dropped_labels`` counts units whose label is outside
-    the schema (they are dropped from ``structure``).
+    ``structure`` holds the units read (offsets are ``None``: model text has none), *including* units whose
+    label is outside the schema: those are kept, flagged with ``"off_schema": True`` (on the entity,
+    relation, event, or on the single argument whose role is not a role of its event type), so that every
+    scorer can count them against the model (an invented or case-changed label must cost precision).
+    ``dropped_labels`` counts these off-schema units (the historical name: they used to be dropped).
+
+    ``well_formed`` is False when any part of the text could not be read (an empty label, or an empty entity
+    type in a typed RE format whose schema lists entity types, is malformed; a non-empty label outside the
+    schema is not); ``errors`` says what went wrong.
+
+    ``cut_off`` is True when the text ends inside an unfinished unit (a completion cut at the generation
+    limit): ``structure`` then holds only the units completed before the cut, and the cut adds exactly one
+    entry to ``errors`` (see :attr:`only_cut_off`). ``typed_relations`` says whether the format writes RE
+    entity types (False for ``streamlined-notypes``): whether a typed RE step applies follows from the
+    format and the gold, never from what the prediction happens to contain.
     """
 
     structure: Structure = field(default_factory=empty_structure)
     well_formed: bool = True
     errors: list[str] = field(default_factory=list)
     dropped_labels: int = 0
+    cut_off: bool = False
+    typed_relations: bool = True
+
+    @property
+    def off_schema_units(self) -> int:
+        """Units kept with a label outside the schema (same number as ``dropped_labels``)."""
+        return self.dropped_labels
+
+    @property
+    def only_cut_off(self) -> bool:
+        """The text was cut inside a unit and nothing else is wrong with it."""
+        return self.cut_off and len(self.errors) == 1
 
 
 class TargetFormat(Protocol):

@@ -16,8 +16,18 @@ rendered (the key would clash) and raises :class:`~prouie_lib.schema.RecordError
 Parsing is lenient (never raises, never evals): surrounding whitespace, end-of-sequence markers and a
 ```` ```json ```` fence are removed silently; text before or after the JSON object, broken or truncated JSON
 (what was read is kept), a missing schema label or role, a repeated key (lists merged), a value of the wrong
-kind or an empty span make the result not well-formed. Units whose label is outside the schema are dropped and
-counted in ``dropped_labels`` (an RE item whose entity type is outside a non-empty ``entity_types`` counts too).
+kind, an empty span, an empty label or role, or an empty ``head_type``/``tail_type`` when the schema lists
+entity types make the result not well-formed.
+
+Units whose label is outside the schema are *kept*, flagged ``"off_schema": True``, and counted in
+``dropped_labels``: a key that is not a schema label (its items read as that label's units; an event of an
+unknown type takes every non-trigger key as a role), an RE item whose entity type is outside a non-empty
+``entity_types``, an event key that is not a role of its type (that argument is flagged). Scorers decide what
+such units cost (see :mod:`prouie_lib.evaluation.protocols`).
+
+A text cut off inside the JSON object (``cut_off``) keeps the units completed before the cut; a half-read RE
+or EE item is left out without an error of its own, so the cut is the result's only error when nothing else
+is wrong.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from prouie_lib.formats.base import ParseResult
+from prouie_lib.formats.base import OFF_SCHEMA, ParseResult
 from prouie_lib.formats.cleanup import strip_eos, strip_fence
 from prouie_lib.formats.lenient_json import JsonObject, read_json
 from prouie_lib.formats.units import (
@@ -113,32 +123,46 @@ class CompleteFormat:
             result.errors.append(f"text before the JSON object: {body[:start].strip()[:40]!r}")
         read = read_json(body, start)
         result.errors.extend(read.errors)
+        result.cut_off = read.cut_off
         rest = strip_eos(body[read.end:])
         if read.complete and rest:
             result.errors.append(f"text after the JSON object: {rest[:40]!r}")
         if not isinstance(read.value, JsonObject):
             return
         allowed = task_labels(labels, task)
+        roles_of = event_roles(labels)
         seen: list[str] = []
         for key, value in read.value:
-            if key not in allowed:
-                result.dropped_labels += len(value) if isinstance(value, list) else 1
-                continue
+            known = key in allowed
+            if not key.strip():
+                result.errors.append("empty label")
             if key in seen:
                 result.errors.append(f"label {key!r} appears more than once")
             seen.append(key)
             for item in _as_list(value, f"label {key!r}", result):
+                if id(item) in read.partial:  # a unit cut off by the end of the text
+                    continue
                 if task == "NER":
                     span = _span(item, f"{key!r} item", result)
                     if span is not None:
-                        result.structure["entities"].append(make_entity(span, key))
+                        entity = make_entity(span, key)
+                        if not known:
+                            entity[OFF_SCHEMA] = True
+                            result.dropped_labels += 1
+                        result.structure["entities"].append(entity)
                 elif task == "RE":
                     rel = _relation(item, key, labels, result)
                     if rel is not None:
+                        if not known and not rel.get(OFF_SCHEMA):
+                            rel[OFF_SCHEMA] = True
+                            result.dropped_labels += 1
                         result.structure["relations"].append(rel)
                 else:
-                    event = _event(item, key, event_roles(labels)[key], result)
+                    event = _event(item, key, roles_of.get(key), result)
                     if event is not None:
+                        if not known:
+                            event[OFF_SCHEMA] = True
+                            result.dropped_labels += 1
                         result.structure["events"].append(event)
         if read.complete:  # a cut-off object is already reported; don't add one error per unseen label
             missing = [label for label in allowed if label not in seen]
@@ -176,33 +200,39 @@ def _relation(item: Any, rtype: str, labels: Labels, result: ParseResult) -> dic
     if head is None or tail is None:
         return None
     types = []
+    known = entity_types(labels)
     for key in ("head_type", "tail_type"):
         value = fields.get(key)
         if not isinstance(value, str):
             result.errors.append(f"{rtype!r} item: {key} missing or not a string")
             value = ""
+        elif known and not value.strip():
+            result.errors.append(f"{rtype!r} item: empty {key} (the schema lists entity types)")
         types.append(value)
-    known = entity_types(labels)
+    rel = make_relation(head, types[0], rtype, tail, types[1])
     if known and any(t and t not in known for t in types):
+        rel[OFF_SCHEMA] = True
         result.dropped_labels += 1
-        return None
-    return make_relation(head, types[0], rtype, tail, types[1])
+    return rel
 
 
-def _event(item: Any, etype: str, roles: list[str], result: ParseResult) -> dict | None:
+def _event(item: Any, etype: str, roles: list[str] | None, result: ParseResult) -> dict | None:
+    """An event item; ``roles`` is None for an event type outside the schema (every key is then a role)."""
     if not isinstance(item, JsonObject):
         result.errors.append(f"{etype!r} item: expected an object, got {type(item).__name__}")
         return None
     trigger = None
     arguments: list[tuple[str, str]] = []
+    off_roles: set[str] = set()
     seen: set[str] = set()
     for key, value in item:
         if key == TRIGGER_KEY:
             trigger = _span(value, f"{etype!r} trigger", result)
             continue
-        if key not in roles:
-            result.dropped_labels += len(value) if isinstance(value, list) else 1
-            continue
+        if not key.strip():
+            result.errors.append(f"{etype!r} item: empty role")
+        if roles is not None and key not in roles:
+            off_roles.add(key)
         seen.add(key)
         for arg in _as_list(value, f"{etype!r} role {key!r}", result):
             span = _span(arg, f"{etype!r} role {key!r} item", result)
@@ -212,7 +242,12 @@ def _event(item: Any, etype: str, roles: list[str], result: ParseResult) -> dict
         if not any(k == TRIGGER_KEY for k, _ in item):
             result.errors.append(f"{etype!r} item: no trigger")
         return None
-    missing = [role for role in roles if role not in seen]
+    missing = [role for role in roles or [] if role not in seen]
     if missing:
         result.errors.append(f"{etype!r} event {trigger!r}: missing roles {missing}")
-    return make_event(etype, trigger, arguments)
+    event = make_event(etype, trigger, arguments)
+    for arg in event["arguments"]:
+        if arg["role"] in off_roles:
+            arg[OFF_SCHEMA] = True
+            result.dropped_labels += 1
+    return event

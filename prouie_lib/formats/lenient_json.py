@@ -6,7 +6,9 @@ Strict JSON grammar (as :mod:`json`), with three differences useful for model ou
   order survive;
 - on an error or at the end of the text, every open container is closed and returned with the members read
   so far (a member whose value is cut off is left out, except a container value, which is kept partial);
-- the result says whether the text was complete and where reading stopped.
+- the result says whether the text was complete, where reading stopped, whether it ran out of text inside
+  the value (``cut_off``: a completion cut at the generation limit) and which containers were returned
+  partial (``partial``: their ``id()``), so a caller can skip a half-read unit.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class JsonRead:
     complete: bool = False  # the value was read in full, without any error
     end: int = 0  # index in the text just after what was read
     errors: list[str] = field(default_factory=list)
+    cut_off: bool = False  # reading stopped because the text ended inside the value
+    partial: set[int] = field(default_factory=set)  # id() of every container returned incomplete
 
 
 class _Reader:
@@ -38,6 +42,7 @@ class _Reader:
         self.s = text
         self.i = 0
         self.errors: list[str] = []
+        self.partial: set[int] = set()
 
     def ws(self) -> None:
         while self.i < len(self.s) and self.s[self.i] in _WS:
@@ -83,6 +88,8 @@ class _Reader:
                 text, end = json.decoder.scanstring(self.s, self.i + 1, False)
                 self.fail("control character in string")
             except (json.JSONDecodeError, ValueError):
+                if '"' not in self.s[self.i + 1:]:  # no closing quote anywhere: the text was cut inside it
+                    self.i = len(self.s)
                 self.fail("unterminated or invalid string")
                 self.i = len(self.s)
                 return None, False
@@ -97,7 +104,7 @@ class _Reader:
             self.ws()
             if self.i >= len(self.s):
                 self.fail("unclosed object")
-                return pairs, False
+                return self._cut(pairs), False
             if self.s[self.i] == "}":
                 self.i += 1
                 return pairs, True
@@ -115,20 +122,25 @@ class _Reader:
             self.ws()
             if self.i >= len(self.s) or self.s[self.i] != '"':
                 self.fail("expected a string key")
-                return pairs, False
+                return self._cut(pairs), False
             key, ok = self.string()
             if not ok:
-                return pairs, False
+                return self._cut(pairs), False
             self.ws()
             if self.i >= len(self.s) or self.s[self.i] != ":":
                 self.fail("expected ':'")
-                return pairs, False
+                return self._cut(pairs), False
             self.i += 1
             val, ok = self.value(depth + 1)
             if ok or isinstance(val, list):  # complete value, or a partial container
                 pairs.append((key, val))
             if not ok:
-                return pairs, False
+                return self._cut(pairs), False
+
+    def _cut(self, container: list) -> list:
+        """Mark a container returned incomplete (its id goes to ``partial``)."""
+        self.partial.add(id(container))
+        return container
 
     def arr(self, depth: int) -> tuple[list, bool]:
         self.i += 1
@@ -138,7 +150,7 @@ class _Reader:
             self.ws()
             if self.i >= len(self.s):
                 self.fail("unclosed array")
-                return items, False
+                return self._cut(items), False
             if self.s[self.i] == "]":
                 self.i += 1
                 return items, True
@@ -157,7 +169,7 @@ class _Reader:
             if ok or isinstance(val, list):
                 items.append(val)
             if not ok:
-                return items, False
+                return self._cut(items), False
 
 
 def read_json(text: str, start: int = 0) -> JsonRead:
@@ -165,7 +177,10 @@ def read_json(text: str, start: int = 0) -> JsonRead:
     reader = _Reader(text)
     reader.i = start
     value, complete = reader.value()
-    return JsonRead(value=value, complete=complete and not reader.errors, end=reader.i, errors=reader.errors)
+    complete = complete and not reader.errors
+    cut_off = not complete and reader.i >= len(text) and all(e.endswith("at end of text") for e in reader.errors)
+    return JsonRead(value=value, complete=complete, end=reader.i, errors=reader.errors, cut_off=cut_off,
+                    partial=reader.partial)
 
 
 def to_plain(value: Any) -> Any:

@@ -24,10 +24,13 @@ with leading/trailing whitespace is not representable (readers never produce one
 Parsing is lenient and never raises: ``\x`` reads as ``x`` for any ``x``; balanced unescaped parentheses
 inside a unit read as literal text; surrounding whitespace and end-of-sequence markers are ignored. Anything
 else out of grammar — text between units, a cut-off last unit, a unit without its ``:``/``|`` separators, an
-empty span, ``None`` next to units, a missing entity type (types mode) — makes the result not well-formed but
-keeps every unit that could be read. Units whose label is outside the schema are dropped and counted in
-``dropped_labels`` (an RE unit whose entity type is outside a non-empty ``entity_types`` too; an event
-argument whose role is not a role of its event type is dropped and counted, its event kept).
+empty span, an empty label or role, ``None`` next to units, a missing entity type or an empty ``[]`` one
+(types mode, when the schema lists entity types) — makes the result not well-formed but keeps every unit
+that could be read. A cut-off last unit (the text ends inside it) sets ``cut_off`` and is left out.
+Units whose label is outside the schema are *kept*, flagged ``"off_schema": True`` and counted in
+``dropped_labels``: an entity or event of an unknown type, a relation whose type (or an entity type, against
+a non-empty ``entity_types``) is unknown, an argument whose role is not a role of its event type (the
+argument is flagged, its event is not). Scorers decide what such units cost.
 
 Two equivalent parser implementations: the reference one works on ``(character, escaped)`` tokens
 (:func:`tokenize`); the default fast path works on plain strings — the unescaped characters plus a *mask*
@@ -42,7 +45,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from prouie_lib.formats.base import ParseResult
+from prouie_lib.formats.base import OFF_SCHEMA, ParseResult
 from prouie_lib.formats.cleanup import strip_eos
 from prouie_lib.formats.units import (
     argument_pairs,
@@ -253,6 +256,7 @@ def _seg_scan_units(seg: Seg, result: ParseResult) -> tuple[list[Seg], bool]:
             outside = at + 1
     if depth:
         result.errors.append(f"unit {len(units) + 1} is not closed (output cut off?)")
+        result.cut_off = True
         return units, saw_none
     flush(outside, len(chars))
     return units, saw_none
@@ -319,7 +323,7 @@ class StreamlinedFormat:
     # ---- parse -------------------------------------------------------------------------------------------
 
     def parse(self, text: str, labels: Labels, task: str) -> ParseResult:
-        result = ParseResult()
+        result = ParseResult(typed_relations=self.keep_entity_types)
         try:
             self._parse(text if isinstance(text, str) else str(text), labels or {}, task, result)
         except Exception as err:  # noqa: BLE001 - the contract: parse never raises on model text
@@ -355,12 +359,16 @@ class StreamlinedFormat:
             return
         etype = ops.plain(parts[0])
         spans = [ops.plain(field) for field in ops.split(parts[1], "|")]
-        if etype not in allowed:
-            result.dropped_labels += len(spans)
-            return
+        if not etype:
+            result.errors.append(f"unit {k + 1}: empty entity type")
+        known = etype in allowed
         for span in spans:
             if span:
-                result.structure["entities"].append(make_entity(span, etype))
+                entity = make_entity(span, etype)
+                if not known:
+                    entity[OFF_SCHEMA] = True
+                    result.dropped_labels += 1
+                result.structure["entities"].append(entity)
             else:
                 result.errors.append(f"unit {k + 1}: empty span")
 
@@ -371,6 +379,8 @@ class StreamlinedFormat:
             result.errors.append(f"unit {k + 1}: expected 3 '|'-separated fields, got {len(fields)}")
             return
         rtype = ops.plain(fields[1])
+        if not rtype:
+            result.errors.append(f"unit {k + 1}: empty relation type")
         ends = []
         for side, toks in (("head", fields[0]), ("tail", fields[2])):
             typed = ops.typed_span(toks) if self.keep_entity_types else None
@@ -378,15 +388,18 @@ class StreamlinedFormat:
                 if self.keep_entity_types:
                     result.errors.append(f"unit {k + 1}: {side} has no [entity type]")
                 typed = (ops.plain(toks), "")
+            elif known and not typed[1]:
+                result.errors.append(f"unit {k + 1}: {side} has an empty [entity type]")
             if not typed[0]:
                 result.errors.append(f"unit {k + 1}: empty {side}")
                 return
             ends.append(typed)
-        if rtype not in allowed or (known and any(t and t not in known for _, t in ends)):
-            result.dropped_labels += 1
-            return
         (head, head_type), (tail, tail_type) = ends
-        result.structure["relations"].append(make_relation(head, head_type, rtype, tail, tail_type))
+        rel = make_relation(head, head_type, rtype, tail, tail_type)
+        if rtype not in allowed or (known and any(t and t not in known for _, t in ends)):
+            rel[OFF_SCHEMA] = True
+            result.dropped_labels += 1
+        result.structure["relations"].append(rel)
 
     def _read_event(self, ops: _Ops, unit, k: int, roles: dict[str, list[str]], result: ParseResult) -> None:
         fields = ops.split(unit, "|")
@@ -395,26 +408,37 @@ class StreamlinedFormat:
             result.errors.append(f"unit {k + 1}: no ':' between event type and trigger")
             return
         etype, trigger = ops.plain(first[0]), ops.plain(first[1])
-        if etype not in roles:
-            result.dropped_labels += 1
-            return
+        if not etype:
+            result.errors.append(f"unit {k + 1}: empty event type")
         if not trigger:
             result.errors.append(f"unit {k + 1}: empty trigger")
             return
+        known = etype in roles
         arguments = []
+        off_roles = set()
         for field in fields[1:]:
             pair = ops.partition(field, ":")
             if pair is None:
                 result.errors.append(f"unit {k + 1}: argument {ops.plain(field)[:30]!r} has no 'role:'")
                 continue
             role, span = ops.plain(pair[0]), ops.plain(pair[1])
-            if role not in roles[etype]:
-                result.dropped_labels += 1
-            elif not span:
+            if not role:
+                result.errors.append(f"unit {k + 1}: empty role")
+            if not span:
                 result.errors.append(f"unit {k + 1}: empty argument for role {role!r}")
-            else:
-                arguments.append((role, span))
-        result.structure["events"].append(make_event(etype, trigger, arguments))
+                continue
+            if known and role not in roles[etype]:
+                off_roles.add(role)
+            arguments.append((role, span))
+        event = make_event(etype, trigger, arguments)
+        if not known:
+            event[OFF_SCHEMA] = True
+            result.dropped_labels += 1
+        for arg in event["arguments"]:
+            if arg["role"] in off_roles:
+                arg[OFF_SCHEMA] = True
+                result.dropped_labels += 1
+        result.structure["events"].append(event)
 
 
 def _render_event(event: dict, roles: list[str]) -> str:
@@ -456,6 +480,7 @@ def _scan_units(tokens: list[Token], result: ParseResult) -> tuple[list[list[Tok
                 j += 1
             if depth:
                 result.errors.append(f"unit {len(units) + 1} is not closed (output cut off?)")
+                result.cut_off = True
                 return units, saw_none
             units.append(tokens[i + 1:j - 1])
             i = j
