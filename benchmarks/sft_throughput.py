@@ -95,7 +95,7 @@ def make_trainer(model, tokenizer, rows, output_dir: Path, *, steps: int, batch_
 def fresh_lora_model(spec: str, config, seed: int):
     from prouie_lib.models import load_backbone
     from prouie_lib.stages.common import seed_everything
-    from prouie_lib.stages.sft import attach_lora
+    from prouie_lib.stages.sft_phase import attach_lora
 
     model, tokenizer = load_backbone(spec)
     seed_everything(seed)

@@ -15,8 +15,10 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-STAGES: tuple[str, ...] = ("base", "cm", "sa", "de")
-CURRICULA = ("sequential", "ordered", "mixed")
+from prouie_lib.rundir import STAGES
+
+CURRICULA = ("ordered", "sequential", "mixed")
+SCALE_REWARDS = ("group", "batch", "none")
 SAMPLERS = ("uniform", "balanced", "hard")
 
 
@@ -64,6 +66,10 @@ class TrainerConfig:
     packing: bool = False
     bf16: bool | None = None  # None: bf16 on CUDA, fp32 on CPU (trl's default of True is 25x slower on CPU)
     gradient_checkpointing: bool = False
+    # LM head (and loss) only on completion positions, on CPU too (prouie_lib/stages/lm_head.py); same loss.
+    compact_lm_head: bool = True
+    # Keep intermediate checkpoints (with optimizer state) after the stage finishes; by default they are deleted.
+    keep_checkpoints: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,8 +78,14 @@ class CMConfig:
     """Stage CM: complete modeling on the full training data, curriculum NER → RE → EE."""
 
     format: str = "complete"
-    curriculum: str = "sequential"  # sequential | ordered | mixed
-    replay_fraction: float = 0.0  # sequential: share of earlier tasks' examples mixed into later phases
+    # ordered: one trainer (one optimizer, one LR schedule) over phases NER → RE → EE in order;
+    # sequential: a new trainer per phase (optimizer and schedule restart); mixed: shuffled, no phases.
+    curriculum: str = "ordered"
+    # Later phases replay this share of the earlier phases' examples (k = fraction × earlier examples).
+    replay_fraction: float = 0.0
+    # After each phase, score the tasks seen so far on the first N records per dataset of this split (0: off).
+    phase_eval_limit: int = 16
+    phase_eval_split: str = "dev"
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
@@ -83,10 +95,12 @@ class SAConfig:
 
     format: str = "streamlined"
     sampler: str = "uniform"  # uniform | balanced | hard
-    sample_k: int | None = None  # examples per dataset
-    sample_ratio: float | None = 0.3  # used when sample_k is None
+    # Examples per dataset: one number, or {dataset name as in the records: number}; a dataset missing from the
+    # mapping (or sample_k None) takes sample_ratio of its records.
+    sample_k: int | dict[str, int] | None = None
+    sample_ratio: float | None = 0.3
     hard_pool: int = 256  # hard sampler: candidates per dataset scored with the CM model
-    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(learning_rate=1e-4))
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)  # default LR = CM's default
 
 
 @dataclass
@@ -100,17 +114,37 @@ class DEConfig:
     reward_weights: list[float] | None = None
     multi_objective_aggregation: str = "sum_then_normalize"
     train_limit: int | None = 64  # prompts
+    # Prompt filter: only these datasets (record dataset names) / tasks; None keeps all.
+    datasets: list[str] | None = None
+    tasks: list[str] | None = None
     num_generations: int = 4
     beta: float = 0.0
     loss_type: str = "dapo"
-    temperature: float = 1.0
-    max_completion_length: int = 64
-    scale_rewards: str = "group"
+    temperature: float = 0.9
+    max_completion_length: int = 96
+    # trl: a truncated completion (cut at max_completion_length) is left out of the loss.
+    mask_truncated_completions: bool = True
+    # batch: advantages scaled by the batch's reward std, so a group whose completions differ only a little
+    # (e.g. in format) does not get full-size advantages as with "group".
+    scale_rewards: str = "batch"
+    # Probe: greedy outputs of the first N dev prompts after every `probe_every` steps, compared with step 0.
+    probe_size: int = 8
+    probe_every: int = 1
     use_vllm: bool = False
     vllm_mode: str = "colocate"
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(learning_rate=1e-5, per_device_train_batch_size=8)
     )
+
+
+@dataclass
+class ControlConfig:
+    """Stage ``sft``, the control arm: plain SFT from the backbone in the evaluated format, on CM's training
+    examples, for as many optimizer steps as CM and SA took together (``budget_steps`` overrides)."""
+
+    format: str = "streamlined"
+    budget_steps: int | None = None
+    trainer: TrainerConfig | None = None  # None: CM's trainer settings (same LR and batch size)
 
 
 @dataclass
@@ -134,6 +168,7 @@ class RunConfig:
     cm: CMConfig = field(default_factory=CMConfig)
     sa: SAConfig = field(default_factory=SAConfig)
     de: DEConfig = field(default_factory=DEConfig)
+    sft: ControlConfig = field(default_factory=ControlConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def max_new_tokens(self, fmt: str) -> int:
@@ -163,6 +198,8 @@ def _build(cls: type, values: Any, where: str):
     kwargs = {}
     for name, value in values.items():
         hint = hints[name]
+        if get_origin(hint) in (Union, UnionType) and value is not None:  # `Section | None`
+            hint = next((h for h in get_args(hint) if dataclasses.is_dataclass(h)), hint)
         if dataclasses.is_dataclass(hint):
             kwargs[name] = _build(hint, value, f"{where}.{name}")
         else:
@@ -211,7 +248,9 @@ def validate(config: RunConfig, where: str = "config") -> RunConfig:
         raise ValueError(f"{where}.de.vllm_mode: {config.de.vllm_mode!r} not in ['colocate', 'server']")
     from prouie_lib.formats import FORMATS
 
-    for section in ("cm", "sa", "de"):
+    if config.de.scale_rewards not in SCALE_REWARDS:
+        raise ValueError(f"{where}.de.scale_rewards: {config.de.scale_rewards!r} not in {list(SCALE_REWARDS)}")
+    for section in ("cm", "sa", "de", "sft"):
         fmt = getattr(config, section).format
         if fmt not in FORMATS:
             raise ValueError(f"{where}.{section}.format: unknown format {fmt!r}; known: {sorted(FORMATS)}")

@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from prouie_lib.config import RunConfig
-from prouie_lib.stages.common import stage_done
-
-# The metric shown per task in the headline ablation table.
-HEADLINE_METRIC = {"NER": "ner", "RE": "re_strict", "EE": "ee_arg_cls"}
-STAGE_LABELS = {"base": "base", "cm": "+CM", "sa": "+SA", "de": "+DE"}
+from prouie_lib.rundir import STAGE_LABELS, stage_done
+from prouie_lib.schema import HEADLINE_METRIC
 
 
 def run_pipeline(config: RunConfig, *, fresh: bool = False, progress=print) -> Path:

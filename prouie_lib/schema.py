@@ -23,6 +23,8 @@ from typing import Any, TypedDict
 TASKS: tuple[str, ...] = ("NER", "RE", "EE")
 # Difficulty order used by the CM curriculum (NER < RE < EE).
 TASK_DIFFICULTY: dict[str, int] = {"NER": 0, "RE": 1, "EE": 2}
+# The metric that stands for a task in headline tables (F1).
+HEADLINE_METRIC: dict[str, str] = {"NER": "ner", "RE": "re_strict", "EE": "ee_arg_cls"}
 RECORD_FIELDS: tuple[str, ...] = (
     "id", "dataset", "task", "split", "text", "labels", "entities", "relations", "events",
 )

@@ -30,26 +30,60 @@ def test_every_stage_writes_its_files(tiny_run):
     assert (run / "config.yaml").exists() and (run / "gold-test.jsonl").exists()
     gold_ids = [json.loads(line)["id"] for line in (run / "gold-test.jsonl").read_text().splitlines()]
     assert len(gold_ids) == 9  # 3 per sample dataset
-    for stage in ("base", "cm", "sa", "de"):
+    for stage in ("base", "cm", "sa", "de", "sft"):
         folder = run / stage
         scores = json.loads((folder / "scores.json").read_text())
         assert set(scores["datasets"]) == {"Sample-NER", "Sample-RE", "Sample-EE"}
         preds = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
         assert [p["id"] for p in preds] == gold_ids
         assert (folder / "model" / "model_chain.json").exists()
-    for stage in ("cm", "sa", "de"):
+    for stage in ("cm", "sa", "de", "sft"):
         history = [json.loads(line) for line in (run / stage / "log_history.jsonl").read_text().splitlines()]
         assert any("loss" in h for h in history)
     chain = json.loads((run / "de" / "model" / "model_chain.json").read_text())
     assert chain["base"] == "tiny-random" and len(chain["adapters"]) == 3  # cm, sa, de adapters merged in order
 
 
-def test_cm_sequential_phases_follow_difficulty(tiny_run):
+def test_cm_ordered_phases_follow_difficulty_in_one_trainer(tiny_run):
     phases = json.loads((tiny_run.stage_dir("cm") / "phases.json").read_text())
-    assert [p["phase"] for p in phases["phases"]] == ["NER", "RE", "EE"]
-    assert [p["start_step"] for p in phases["phases"]] == [0, 2, 4]
+    assert phases["curriculum"] == "ordered"
+    # 8 NER rows; RE 8 + 25% of 8 replayed = 10; EE 8 + 25% of 16 = 12; batch 4 → boundaries at 2, 5, 8
+    assert [(p["phase"], p["start_step"], p["end_step"], p["examples"]) for p in phases["phases"]] == [
+        ("NER", 0, 2, 8), ("RE", 2, 5, 10), ("EE", 5, 8, 12)]
     history = [json.loads(line) for line in (tiny_run.stage_dir("cm") / "log_history.jsonl").read_text().splitlines()]
-    assert {h["phase"] for h in history} == {"NER", "RE", "EE"}
+    steps = [h["step"] for h in history if "loss" in h]
+    assert steps == list(range(1, 9))  # one trainer: one global step count, each step once
+    assert [h["phase"] for h in history if "loss" in h] == ["NER"] * 2 + ["RE"] * 3 + ["EE"] * 3
+
+
+def test_cm_scores_each_phase_on_the_tasks_seen_so_far(tiny_run):
+    entries = json.loads((tiny_run.stage_dir("cm") / "phase_scores.json").read_text())
+    assert [(e["phase"], e["step"], e["tasks"]) for e in entries] == [
+        ("NER", 2, ["NER"]), ("RE", 5, ["NER", "RE"]), ("EE", 8, ["NER", "RE", "EE"])]
+    assert all(e["split"] == "dev" for e in entries)
+    assert sorted(entries[-1]["datasets"]) == ["Sample-EE", "Sample-NER", "Sample-RE"]
+    assert all(d["n"] == 2 for d in entries[-1]["datasets"].values())  # phase_eval_limit: 2
+
+
+def test_control_trains_for_the_steps_of_cm_and_sa(tiny_run):
+    phases = json.loads((tiny_run.stage_dir("sft") / "phases.json").read_text())
+    cm_steps = json.loads((tiny_run.stage_dir("cm") / "phases.json").read_text())["steps"]
+    assert cm_steps == 8 and phases["budget"]["steps"] == 8 + 2  # SA: max_steps 2
+    assert phases["phases"][0]["end_step"] == 10 and phases["format"] == "streamlined"
+    assert phases["train_examples"] == 24  # all of CM's training records, in the evaluated format
+    chain = json.loads((tiny_run.stage_dir("sft") / "model" / "model_chain.json").read_text())
+    assert chain["base"] == "tiny-random" and len(chain["adapters"]) == 1  # from the backbone, not from CM
+
+
+def test_finished_stages_keep_no_checkpoints(tiny_run):
+    for stage in ("cm", "sa", "de", "sft"):
+        assert not list(tiny_run.stage_dir(stage).rglob("checkpoint-*")), stage
+
+
+def test_de_probe_logs_changed_fraction(tiny_run):
+    lines = [json.loads(x) for x in (tiny_run.stage_dir("de") / "probe.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [0, 1, 2] and lines[0]["changed_vs_start"] == 0.0
+    assert all(x["n"] == 2 and len(x["outputs"]) == 2 and 0 <= x["changed_vs_start"] <= 1 for x in lines)
 
 
 def test_de_traces_replay_to_identical_totals(tiny_run):
@@ -67,13 +101,14 @@ def test_de_traces_replay_to_identical_totals(tiny_run):
 def test_plan_phases_orders():
     rows = [{"task": t, "id": f"{t}{i}"} for t in ("EE", "NER", "RE") for i in range(4)]
     seq = plan_phases(rows, "sequential", 0.5, seed=0)
-    assert [name for name, _, _ in seq] == ["NER", "RE", "EE"]
-    assert len(seq[1][1]) == 4 + 2 and len(seq[2][1]) == 4 + 2  # replay half of each phase's size
+    assert [name for name, _ in seq] == ["NER", "RE", "EE"]
+    # replay is sized from the earlier phases' data: half of 4 NER rows, then half of 8 NER + RE rows
+    assert len(seq[0][1]) == 4 and len(seq[1][1]) == 4 + 2 and len(seq[2][1]) == 4 + 4
     assert {r["task"] for r in seq[2][1]} <= {"NER", "RE", "EE"} and any(r["task"] != "EE" for r in seq[2][1])
     ordered = plan_phases(rows, "ordered", 0.0, seed=0)
-    assert [r["task"] for r in ordered[0][1]] == ["NER"] * 4 + ["RE"] * 4 + ["EE"] * 4 and ordered[0][2]
+    assert [r["task"] for _, phase in ordered for r in phase] == ["NER"] * 4 + ["RE"] * 4 + ["EE"] * 4
     mixed = plan_phases(rows, "mixed", 0.0, seed=0)
-    assert sorted(r["id"] for r in mixed[0][1]) == sorted(r["id"] for r in rows) and not mixed[0][2]
+    assert len(mixed) == 1 and sorted(r["id"] for r in mixed[0][1]) == sorted(r["id"] for r in rows)
 
 
 def _cm_cli(repo_root, out, *extra, env=None):

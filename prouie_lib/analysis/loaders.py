@@ -29,12 +29,13 @@ from typing import Any
 
 import pandas as pd
 
+from prouie_lib import rundir
 from prouie_lib.data.io import iter_json_objects
+from prouie_lib.rundir import stage_sort_key
 from prouie_lib.schema import STRUCTURE_FIELDS, RecordError, structure_of
 
-STAGE_ORDER: tuple[str, ...] = ("base", "cm", "sa", "de")
-STAGE_FILES: tuple[str, ...] = ("predictions.jsonl", "scores.json", "log_history.jsonl", "phases.json",
-                                "timing.json", "reward_traces.jsonl")
+STAGE_FILES: tuple[str, ...] = (rundir.PREDICTIONS, rundir.SCORES, rundir.LOG_HISTORY, rundir.PHASES,
+                                rundir.TIMING, rundir.REWARD_TRACES)
 COMPONENT_PREFIX = "components."
 LOG_COLUMNS: tuple[str, ...] = ("stage", "phase", "step", "epoch")
 PHASE_COLUMNS: tuple[str, ...] = ("stage", "phase", "start_step", "end_step", "examples")
@@ -80,10 +81,6 @@ def list_stages(run_dir: str | Path) -> list[str]:
     found = [p.name for p in run_dir.iterdir()
              if p.is_dir() and any((p / name).exists() for name in STAGE_FILES)]
     return sorted(found, key=stage_sort_key)
-
-
-def stage_sort_key(stage: str) -> tuple[int, str]:
-    return (STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER), stage)
 
 
 def _stages(run_dir: Path, stages: Sequence[str] | None) -> list[str]:

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 
 from prouie_lib.analysis.errors import ERROR_CATEGORIES, NONE_LABEL, type_confusion
 from prouie_lib.analysis.loaders import COMPONENT_PREFIX, MACRO, component_names, stage_sort_key
+from prouie_lib.schema import HEADLINE_METRIC
 
-HEADLINE_METRIC: dict[str, str] = {"NER": "ner", "RE": "re_strict", "EE": "ee_arg_cls"}
 TASK_ORDER: dict[str, int] = {"NER": 0, "RE": 1, "EE": 2}
 COUNT_COMPONENTS: tuple[str, ...] = ("hallucinated_spans", "dropped_labels", "penalty")  # not in [0, 1]
 CATEGORY_COLORS: dict[str, str] = {

@@ -1,10 +1,12 @@
-"""The training stages: base evaluation, CM and SA (trl SFTTrainer + peft), DE (trl GRPOTrainer)."""
+"""The training stages: base evaluation, CM and SA (trl SFTTrainer + peft), DE (trl GRPOTrainer), and the
+plain-SFT control ``sft`` (stage names and order: ``prouie_lib.rundir``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from prouie_lib.config import RunConfig
+from prouie_lib.rundir import STAGES
 
 
 def run_stage(stage: str, config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
@@ -17,6 +19,8 @@ def run_stage(stage: str, config: RunConfig, *, resume: bool = False) -> dict[st
         from prouie_lib.stages.sa import run_sa as run
     elif stage == "de":
         from prouie_lib.stages.de import run_de as run
+    elif stage == "sft":
+        from prouie_lib.stages.control import run_control as run
     else:
-        raise ValueError(f"unknown stage {stage!r}; known: base, cm, sa, de")
+        raise ValueError(f"unknown stage {stage!r}; known: {', '.join(STAGES)}")
     return run(config, resume=resume)

@@ -1,4 +1,4 @@
-"""``prouie train {base,cm,sa,de} --config F [--resume] [--set key=value ...]``."""
+"""``prouie train {base,cm,sa,de,sft} --config F [--resume] [--set key=value ...]``."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("train", help="run one stage (base evaluation, CM, SA or DE)")
-    parser.add_argument("stage", choices=["base", "cm", "sa", "de"])
+    from prouie_lib.rundir import STAGES
+
+    parser = sub.add_parser("train", help="run one stage (base evaluation, CM, SA, DE or the plain-SFT control)")
+    parser.add_argument("stage", choices=list(STAGES))
     add_config_args(parser)
     parser.set_defaults(func=_train)

@@ -1,22 +1,34 @@
 """Stage CM — Complete Modeling: SFT on the full training data in the complete format, NER → RE → EE.
 
 Curricula:
-- ``sequential``: one phase per task in difficulty order; each phase continues the previous phase's adapter
-  (a new trainer and learning-rate schedule per phase); ``replay_fraction`` mixes a share of earlier tasks'
-  examples into later phases.
-- ``ordered``: one pass, the data ordered by task difficulty (shuffled within a task), sequential sampler.
-- ``mixed``: one pass over the shuffled data (the ablation baseline).
-Phase boundaries (in global steps) are written to ``phases.json`` and tag every ``log_history.jsonl`` entry.
+- ``ordered`` (default): one trainer — one optimizer state and one learning-rate schedule — over the phases
+  NER → RE → EE fed in that order (shuffled within a phase). The earlier default restarted optimizer, warm-up
+  and schedule at every phase; on real data its last, short EE phase overwrote much of RE (report of
+  2026-11-26), so continuity is the default and ``sequential`` stays as the ablation.
+- ``sequential``: one trainer per phase; each continues the previous phase's weights with a fresh optimizer and
+  schedule.
+- ``mixed``: one pass over the shuffled data (the no-curriculum baseline).
+``replay_fraction`` mixes into each later phase that share of the *earlier phases'* examples, against
+forgetting. After each phase (``phase_eval_limit`` > 0) the tasks seen so far are scored on the first records of
+the dev split, written to ``phase_scores.json``, so forgetting is visible. Phase boundaries (global steps) are in
+``phases.json`` and tag every ``log_history.jsonl`` entry; in ``ordered`` a batch may straddle two phases.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import time
+from pathlib import Path
 from typing import Any
 
+from transformers import TrainerCallback
+
+from prouie_lib import rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.models import load_backbone
+from prouie_lib.schema import HEADLINE_METRIC
 from prouie_lib.stages.common import (
     by_difficulty,
     evaluate_stage,
@@ -29,67 +41,157 @@ from prouie_lib.stages.common import (
     sft_rows,
     write_json,
 )
-from prouie_lib.stages.sft import attach_lora, finish_stage_model, train_phase
+from prouie_lib.stages.sft_phase import attach_lora, finish_stage_model, remove_checkpoints, train_phase
 
 
 def plan_phases(rows: list[dict[str, Any]], curriculum: str, replay_fraction: float,
-                seed: int) -> list[tuple[str, list[dict[str, Any]], bool]]:
-    """Split SFT rows into ``(phase name, rows, keep_order)`` according to the curriculum."""
+                seed: int) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Split SFT rows into ``(phase name, rows)`` in curriculum order, with replay of earlier phases' rows."""
     rng = random.Random(seed)
-    groups = by_difficulty(rows)
     if curriculum == "mixed":
         mixed = list(rows)
         rng.shuffle(mixed)
-        return [("mixed", mixed, False)]
-    if curriculum == "ordered":
-        ordered: list[dict[str, Any]] = []
-        for task_rows in groups.values():
-            chunk = list(task_rows)
-            rng.shuffle(chunk)
-            ordered.extend(chunk)
-        return [("ordered", ordered, True)]
+        return [("mixed", mixed)]
     phases, seen = [], []
-    for task, task_rows in groups.items():
+    for task, task_rows in by_difficulty(rows).items():
         phase_rows = list(task_rows)
         if seen and replay_fraction > 0:
-            k = min(len(seen), round(replay_fraction * len(task_rows)))
-            phase_rows += rng.sample(seen, k)
+            phase_rows += rng.sample(seen, min(len(seen), round(replay_fraction * len(seen))))
         rng.shuffle(phase_rows)
-        phases.append((task, phase_rows, False))
+        phases.append((task, phase_rows))
         seen.extend(task_rows)
     return phases
 
 
+def tasks_seen(phases: list[tuple[str, list[dict[str, Any]]]], index: int) -> list[str]:
+    """Tasks trained on up to and including phase ``index`` (replayed rows included), in difficulty order."""
+    return list(by_difficulty([row for _, rows in phases[: index + 1] for row in rows]))
+
+
+def phase_boundaries(phases: list[tuple[str, list[Any]]], batch_rows: int) -> list[int]:
+    """Global step at which each phase of a single ordered pass ends (the batch holding its last row)."""
+    ends, total = [], 0
+    for _, rows in phases:
+        total += len(rows)
+        ends.append(math.ceil(total / batch_rows))
+    return ends
+
+
+# ---------------------------------------------------------------- per-phase evaluation
+
+
+def evaluate_phase(model, tokenizer, config: RunConfig, tasks: list[str], phase: str, step: int,
+                   path: Path) -> dict[str, Any] | None:
+    """Score the tasks seen so far on the dev head (CM's format); append the entry to ``phase_scores.json``."""
+    from prouie_lib.evaluation.predict import predict_records
+    from prouie_lib.evaluation.score import score_predictions
+
+    cm = config.cm
+    if cm.phase_eval_limit <= 0:
+        return None
+    records = [r for r in load_split(config, cm.phase_eval_split, limit_per_dataset=cm.phase_eval_limit, head=True)
+               if r["task"] in tasks]
+    start = time.time()
+    was_training = model.training
+    lines = predict_records(model, tokenizer, records, cm.format, batch_size=config.eval.batch_size,
+                            max_new_tokens=config.max_new_tokens(cm.format), system=config.data.system_prompt)
+    if was_training:
+        model.train()
+    scores = score_predictions(records, lines, protocol=config.eval.protocol)
+    entry = {"phase": phase, "step": step, "tasks": tasks, "split": cm.phase_eval_split,
+             "seconds": round(time.time() - start, 2),
+             "datasets": {name: {"task": d["task"], "metric": HEADLINE_METRIC[d["task"]], "n": d["n"],
+                                 "f1": d["metrics"][HEADLINE_METRIC[d["task"]]]["f1"],
+                                 "parse_error_rate": d["parse_error_rate"]}
+                          for name, d in scores["datasets"].items()}}
+    done = json.loads(path.read_text()) if path.exists() else []
+    write_json(path, [e for e in done if e["phase"] != phase] + [entry])
+    return entry
+
+
+class PhaseEvalCallback(TrainerCallback):
+    """Runs :func:`evaluate_phase` when the single ordered pass crosses a phase boundary."""
+
+    def __init__(self, config: RunConfig, phases: list[tuple[str, list[Any]]], ends: list[int], path: Path):
+        self.config, self.path, self.ends, self.phases = config, path, ends, phases
+        done = json.loads(path.read_text()) if path.exists() else []
+        self.done = {e["phase"] for e in done}
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        for index, end in enumerate(self.ends):
+            name = self.phases[index][0]
+            if state.global_step == end and end < state.max_steps and name not in self.done:
+                evaluate_phase(model, processing_class, self.config, tasks_seen(self.phases, index), name, end,
+                               self.path)
+                self.done.add(name)
+
+
+def phase_at(step: int, ends: list[int], names: list[str]) -> str:
+    """The phase a global step belongs to."""
+    for end, name in zip(ends, names, strict=True):
+        if step <= end:
+            return name
+    return names[-1]
+
+
+# ---------------------------------------------------------------- the stage
+
+
 def run_cm(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     """Train CM from the configured backbone; write ``runs/<name>/cm/``; return the eval scores."""
+    cm = config.cm
     stage_dir = prepare_stage_dir(config, "cm", resume=resume)
     seed_everything(config.seed)
     start = time.time()
     model, tokenizer = load_backbone(config.model.backbone)
-    records = load_split(config, config.data.train_split,
-                         limit_per_dataset=config.data.train_limit_per_dataset)
-    rows, dropped = filter_long_prompts(sft_rows(records, config.cm.format, config), tokenizer,
+    records = load_split(config, config.data.train_split, limit_per_dataset=config.data.train_limit_per_dataset)
+    rows, dropped = filter_long_prompts(sft_rows(records, cm.format, config), tokenizer,
                                         config.data.max_prompt_tokens)
-    phases = plan_phases(rows, config.cm.curriculum, config.cm.replay_fraction, config.seed)
+    phases = plan_phases(rows, cm.curriculum, cm.replay_fraction, config.seed)
+    names = [name for name, _ in phases]
     model = attach_lora(model, config)
-    log_path = stage_dir / "log_history.jsonl"
+    log_path, phase_scores = stage_dir / rundir.LOG_HISTORY, stage_dir / rundir.PHASE_SCORES
     if not resume:
         log_path.unlink(missing_ok=True)
-    offset, history, boundaries = 0, [], []
-    for index, (name, phase_rows, keep_order) in enumerate(phases):
-        model, steps, phase_history = train_phase(
-            model, tokenizer, phase_rows, config.cm.trainer, stage_dir / "phases" / f"{index}-{name}",
-            log_path, seed=config.seed, phase=name, step_offset=offset, resume=resume, keep_order=keep_order)
-        boundaries.append({"phase": name, "start_step": offset, "end_step": offset + steps,
-                           "examples": len(phase_rows),
-                           "tasks": sorted({r["task"] for r in phase_rows})})
-        history.extend(phase_history)
-        offset += steps
+        phase_scores.unlink(missing_ok=True)
+    boundaries = []
+    if cm.curriculum == "sequential":  # a new trainer per phase, evaluated after each
+        offset, history = 0, []
+        for index, (name, phase_rows) in enumerate(phases):
+            model, steps, phase_history = train_phase(
+                model, tokenizer, phase_rows, cm.trainer, stage_dir / rundir.PHASES_DIR / f"{index}-{name}",
+                log_path, seed=config.seed, phase=name, step_offset=offset, resume=resume)
+            boundaries.append((name, offset, offset + steps, phase_rows))
+            history.extend(phase_history)
+            offset += steps
+            if index < len(phases) - 1:
+                evaluate_phase(model, tokenizer, config, tasks_seen(phases, index), name, offset, phase_scores)
+    else:  # ordered (or mixed): one trainer over all phases in order, evaluated at each phase boundary
+        batch_rows = cm.trainer.per_device_train_batch_size * cm.trainer.gradient_accumulation_steps
+        ends = phase_boundaries(phases, batch_rows)
+        callback = PhaseEvalCallback(config, phases, ends, phase_scores)
+        all_rows = [row for _, phase_rows in phases for row in phase_rows]
+        model, steps, history = train_phase(
+            model, tokenizer, all_rows, cm.trainer, stage_dir / rundir.PHASES_DIR / f"0-{cm.curriculum}",
+            log_path, seed=config.seed, phase=None, step_offset=0, resume=resume, keep_order=True,
+            callbacks=[callback])
+        history = [{**entry, "phase": phase_at(entry.get("step", 0), ends, names)} for entry in history]
+        starts = [0] + ends[:-1]
+        boundaries = [(name, min(s, steps), min(e, steps), phase_rows)
+                      for (name, phase_rows), s, e in zip(phases, starts, ends, strict=True)]
+    # The phase training ended in is scored on the final model (earlier ones were scored at their boundary).
+    total_steps = boundaries[-1][2]
+    last = names.index(phase_at(total_steps, [e for _, _, e, _ in boundaries], names))
+    evaluate_phase(model, tokenizer, config, tasks_seen(phases, last), names[last], total_steps, phase_scores)
     rewrite_log_history(log_path, history)
-    write_json(stage_dir / "phases.json", {"curriculum": config.cm.curriculum, "phases": boundaries,
-                                           "train_examples": len(rows), "dropped_long_prompts": dropped})
+    write_json(stage_dir / rundir.PHASES, {
+        "curriculum": cm.curriculum, "train_examples": len(rows), "dropped_long_prompts": dropped,
+        "steps": total_steps,
+        "phases": [{"phase": name, "start_step": s, "end_step": e, "examples": len(phase_rows),
+                    "tasks": sorted({r["task"] for r in phase_rows})} for name, s, e, phase_rows in boundaries]})
     finish_stage_model(model, tokenizer, stage_dir, config.model.backbone)
+    remove_checkpoints(stage_dir, cm.trainer)
     train_seconds = time.time() - start
-    scores = evaluate_stage(model, tokenizer, config, stage_dir, config.cm.format)
+    scores = evaluate_stage(model, tokenizer, config, stage_dir, cm.format)
     record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
     return scores

@@ -13,6 +13,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from prouie_lib.config import RunConfig, TrainerConfig, save_config
+from prouie_lib.rundir import MODEL, STAGE_INPUT
 from prouie_lib.schema import TASK_DIFFICULTY, Record
 
 KILL_ENV = "PROUIE_KILL_AFTER_STEP"  # test hook: die right after the checkpoint of this step is saved
@@ -208,8 +209,18 @@ def write_json(path: Path, value: Any) -> None:
     Path(path).write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
-def stage_done(stage_dir: Path) -> bool:
-    return (Path(stage_dir) / "scores.json").exists() and (Path(stage_dir) / "model").exists()
+def input_stage(config: RunConfig, stage: str) -> str:
+    """The model a stage starts from: its input stage's model when it exists, else the backbone."""
+    previous = STAGE_INPUT[stage]
+    if previous is None:
+        return config.model.backbone
+    folder = config.stage_dir(previous)
+    if (folder / MODEL).exists():
+        return str(folder / MODEL)
+    if previous in config.stages:
+        raise ValueError(f"stage {stage} starts from {previous}, but {folder}/{MODEL} does not exist: "
+                         f"run {previous} first")
+    return config.model.backbone
 
 
 def prepare_stage_dir(config: RunConfig, stage: str, *, resume: bool) -> Path:

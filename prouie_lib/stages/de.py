@@ -4,6 +4,11 @@ Prompts come from the training data with the gold record (JSON string), task, fo
 columns, which trl hands to the reward functions. Every generation batch is appended to
 ``de/reward_traces.jsonl`` (step, prompt id, group, task, completion, total reward, its components, advantage,
 gold record) so rewards can be replayed offline with ``prouie reward replay``.
+
+Prompts can be restricted to some datasets or tasks (``de.datasets``, ``de.tasks``). Completions cut at
+``max_completion_length`` are left out of the loss (trl's ``mask_truncated_completions``). A fixed *probe* of dev
+prompts is decoded greedily before training and after every ``probe_every`` steps; ``probe.jsonl`` records the
+fraction of probe outputs that differ from step 0, so a user sees whether DE moved the greedy outputs at all.
 """
 
 from __future__ import annotations
@@ -14,13 +19,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from transformers import TrainerCallback
+
+from prouie_lib import rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.models import load_backbone
+from prouie_lib.schema import Record
 from prouie_lib.stages.common import (
     KillAfterStepCallback,
     LogHistoryCallback,
     evaluate_stage,
     filter_long_prompts,
+    input_stage,
     last_checkpoint,
     load_split,
     lora_config,
@@ -32,13 +42,64 @@ from prouie_lib.stages.common import (
     trainer_kwargs,
     write_json,
 )
-from prouie_lib.stages.sa import input_stage
-from prouie_lib.stages.sft import finish_stage_model
+from prouie_lib.stages.sft_phase import finish_stage_model, remove_checkpoints
 
 try:  # the subclass below needs trl; keep the module importable for docs without it
     from trl import GRPOTrainer
 except ImportError:  # pragma: no cover
     GRPOTrainer = object  # type: ignore[assignment,misc]
+
+
+def select_prompts(records: list[Record], config: RunConfig) -> list[Record]:
+    """DE's prompt records: the configured datasets/tasks only, then at most ``train_limit`` of them (seeded)."""
+    de = config.de
+    chosen = [r for r in records if (de.datasets is None or r["dataset"] in de.datasets)
+              and (de.tasks is None or r["task"] in de.tasks)]
+    if not chosen:
+        raise ValueError(f"de.datasets={de.datasets} / de.tasks={de.tasks} select none of the "
+                         f"{len(records)} training records (datasets: {sorted({r['dataset'] for r in records})})")
+    if de.train_limit is not None and len(chosen) > de.train_limit:
+        chosen = random.Random(config.seed).sample(chosen, de.train_limit)
+    return chosen
+
+
+class ProbeCallback(TrainerCallback):
+    """Greedy outputs of a fixed probe set before training and every ``every`` steps, compared with step 0."""
+
+    def __init__(self, config: RunConfig, records: list[Record], path: Path, every: int) -> None:
+        self.config, self.records, self.path, self.every = config, records, Path(path), max(1, every)
+        lines = [json.loads(x) for x in self.path.read_text().splitlines()] if self.path.exists() else []
+        self.first = lines[0]["outputs"] if lines else None
+        self.previous = lines[-1]["outputs"] if lines else None
+
+    def _probe(self, model, tokenizer, step: int) -> None:
+        from prouie_lib.evaluation.predict import predict_records
+
+        was_training = model.training
+        lines = predict_records(model, tokenizer, self.records, self.config.de.format,
+                                batch_size=self.config.eval.batch_size,
+                                max_new_tokens=self.config.de.max_completion_length,
+                                system=self.config.data.system_prompt)
+        if was_training:
+            model.train()
+        outputs = [line["completion"] for line in lines]
+        self.first = self.first or outputs
+        previous = self.previous or outputs
+        entry = {"step": step, "n": len(outputs),
+                 "changed_vs_start": sum(a != b for a, b in zip(outputs, self.first, strict=True)) / len(outputs),
+                 "changed_vs_previous": sum(a != b for a, b in zip(outputs, previous, strict=True)) / len(outputs),
+                 "outputs": outputs}
+        self.previous = outputs
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if self.first is None:
+            self._probe(model, processing_class, state.global_step)
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            self._probe(model, processing_class, state.global_step)
 
 
 def grpo_rows(records: list[dict[str, Any]], config: RunConfig) -> list[dict[str, Any]]:
@@ -56,7 +117,7 @@ def grpo_config(config: RunConfig, output_dir: Path):
         num_generations=de.num_generations, beta=de.beta, loss_type=de.loss_type, temperature=de.temperature,
         max_completion_length=de.max_completion_length, reward_weights=de.reward_weights,
         multi_objective_aggregation=de.multi_objective_aggregation, scale_rewards=de.scale_rewards,
-        use_vllm=de.use_vllm, vllm_mode=de.vllm_mode,
+        use_vllm=de.use_vllm, vllm_mode=de.vllm_mode, mask_truncated_completions=de.mask_truncated_completions,
     )
     kwargs.update(de.trainer.extra)
     return GRPOConfig(**kwargs)
@@ -143,28 +204,35 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     start = time.time()
     source = input_stage(config, "de")
     model, tokenizer = load_backbone(source)
-    records = load_split(config, config.data.train_split,
-                         limit_per_dataset=config.data.train_limit_per_dataset)
-    if config.de.train_limit is not None and len(records) > config.de.train_limit:
-        records = random.Random(config.seed).sample(records, config.de.train_limit)
+    records = select_prompts(load_split(config, config.data.train_split,
+                                        limit_per_dataset=config.data.train_limit_per_dataset), config)
     rows, dropped = filter_long_prompts(grpo_rows(records, config), tokenizer, config.data.max_prompt_tokens)
     from datasets import Dataset
 
     reward_funcs = [TimedReward(f) for f in make_trl_reward_funcs(
         config.de.reward, per_task=config.de.per_task_rewards, weights=config.de.reward_params or None)]
-    trace_path = stage_dir / "reward_traces.jsonl"
-    log_path = stage_dir / "log_history.jsonl"
-    checkpoint = last_checkpoint(stage_dir / "checkpoints") if resume else None
+    trace_path = stage_dir / rundir.REWARD_TRACES
+    log_path = stage_dir / rundir.LOG_HISTORY
+    probe_path = stage_dir / rundir.PROBE
+    checkpoint = last_checkpoint(stage_dir / rundir.CHECKPOINTS) if resume else None
     if checkpoint is None:
-        trace_path.unlink(missing_ok=True)
-        log_path.unlink(missing_ok=True)
-    else:  # drop traces written after the checkpoint we resume from
-        _truncate_traces(trace_path, int(Path(checkpoint).name.split("-")[-1]))
+        for path in (trace_path, log_path, probe_path):
+            path.unlink(missing_ok=True)
+    else:  # drop traces and probes written after the checkpoint we resume from
+        _truncate_steps(trace_path, int(Path(checkpoint).name.split("-")[-1]), keep_equal=False)
+        _truncate_steps(probe_path, int(Path(checkpoint).name.split("-")[-1]), keep_equal=True)
+    callbacks = [LogHistoryCallback(log_path), KillAfterStepCallback()]
+    if config.de.probe_size > 0:
+        probe = select_probe(config)
+        if probe:
+            callbacks.insert(1, ProbeCallback(config, probe, probe_path, config.de.probe_every))
+    from prouie_lib.stages.lm_head import use_compact_lm_head
+
+    use_compact_lm_head(config.de.trainer.compact_lm_head)
     trainer = TracingGRPOTrainer(
         model=model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / "checkpoints"),
         train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(config),
-        callbacks=[LogHistoryCallback(log_path), KillAfterStepCallback()],
-        trace_path=trace_path, reward_name=config.de.reward,
+        callbacks=callbacks, trace_path=trace_path, reward_name=config.de.reward,
     )
     train_start = time.perf_counter()
     trainer.train(resume_from_checkpoint=checkpoint)
@@ -175,6 +243,7 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
                                                        "examples": len(rows)}],
                                            "reward": config.de.reward, "dropped_long_prompts": dropped})
     finish_stage_model(trainer.model, tokenizer, stage_dir, source)
+    remove_checkpoints(stage_dir, config.de.trainer)
     train_seconds = time.time() - start
     scores = evaluate_stage(trainer.model, tokenizer, config, stage_dir, config.de.format)
     reward_seconds = sum(f.seconds for f in reward_funcs)
@@ -188,9 +257,22 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     return scores
 
 
-def _truncate_traces(path: Path, step: int) -> None:
-    """Keep trace lines of generation batches that belong to steps already in the checkpoint."""
+def select_probe(config: RunConfig) -> list[Record]:
+    """The probe: the first ``probe_size`` dev records that DE's prompt filter admits (train if no dev split)."""
+    de = config.de
+    try:
+        records = load_split(config, "dev")
+    except (KeyError, ValueError, FileNotFoundError):
+        records = load_split(config, config.data.train_split)
+    records = [r for r in records if (de.datasets is None or r["dataset"] in de.datasets)
+               and (de.tasks is None or r["task"] in de.tasks)]
+    return records[: de.probe_size]
+
+
+def _truncate_steps(path: Path, step: int, *, keep_equal: bool) -> None:
+    """Keep lines of steps already in the checkpoint (``< step``, or ``<= step`` with ``keep_equal``)."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] < step]
+    kept = [line for line in path.read_text().splitlines()
+            if line and (json.loads(line)["step"] <= step if keep_equal else json.loads(line)["step"] < step)]
     path.write_text("".join(line + "\n" for line in kept))

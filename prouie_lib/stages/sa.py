@@ -1,7 +1,7 @@
 """Stage SA — Streamlined Alignment: SFT on a sample of the training data in the streamlined format.
 
 Starts from CM's result: CM's adapter is merged into the weights and a fresh LoRA is trained (documented in
-``prouie_lib.stages.sft``). The sample comes from ``uniform``, ``balanced`` or ``hard`` (records the CM model
+``prouie_lib.stages.sft_phase``). The sample comes from ``uniform``, ``balanced`` or ``hard`` (records the CM model
 gets least right, scored with strict F1 of its complete-format predictions — beyond the paper).
 """
 
@@ -18,6 +18,7 @@ from prouie_lib.stages import sampling
 from prouie_lib.stages.common import (
     evaluate_stage,
     filter_long_prompts,
+    input_stage,
     load_split,
     prepare_stage_dir,
     record_timing,
@@ -26,18 +27,7 @@ from prouie_lib.stages.common import (
     sft_rows,
     write_json,
 )
-from prouie_lib.stages.sft import attach_lora, finish_stage_model, train_phase
-
-
-def input_stage(config: RunConfig, stage: str) -> str:
-    """The model a stage starts from: the previous stage's output when it exists, else the backbone."""
-    previous = {"sa": "cm", "de": "sa"}[stage]
-    folder = config.stage_dir(previous)
-    if (folder / "model").exists():
-        return str(folder / "model")
-    if previous in config.stages:
-        raise ValueError(f"stage {stage} starts from {previous}, but {folder}/model does not exist: run {previous} first")
-    return config.model.backbone
+from prouie_lib.stages.sft_phase import attach_lora, finish_stage_model, remove_checkpoints, train_phase
 
 
 def strict_scorer(model, tokenizer, config: RunConfig, fmt: str):
@@ -98,6 +88,7 @@ def run_sa(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
                                            "sampler": config.sa.sampler, "train_examples": len(rows),
                                            "dropped_long_prompts": dropped})
     finish_stage_model(model, tokenizer, stage_dir, source)
+    remove_checkpoints(stage_dir, config.sa.trainer)
     train_seconds = time.time() - start
     scores = evaluate_stage(model, tokenizer, config, stage_dir, config.sa.format)
     record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)

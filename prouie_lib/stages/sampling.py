@@ -8,8 +8,13 @@ from collections.abc import Callable, Sequence
 
 from prouie_lib.schema import Record
 
+SampleK = int | dict[str, int] | None
 
-def _quota(n: int, k: int | None, ratio: float | None) -> int:
+
+def quota(n: int, k: SampleK, ratio: float | None, dataset: str) -> int:
+    """How many of a dataset's ``n`` records to take: ``k`` (per dataset when a mapping), else ``ratio``·n."""
+    if isinstance(k, dict):
+        k = k.get(dataset)
     if k is not None:
         return min(n, k)
     if ratio is None:
@@ -32,28 +37,28 @@ def record_labels(record: Record) -> list[str]:
     return labels or ["<none>"]
 
 
-def uniform(records: Sequence[Record], *, k: int | None = None, ratio: float | None = None,
+def uniform(records: Sequence[Record], *, k: SampleK = None, ratio: float | None = None,
             seed: int = 0) -> list[Record]:
-    """``k`` (or ``ratio`` of the) records of each dataset, uniformly at random."""
+    """``k`` (or ``ratio`` of the) records of each dataset, uniformly at random (``k`` may map dataset → k)."""
     rng = random.Random(seed)
     chosen: list[Record] = []
-    for group in _per_dataset(records).values():
-        chosen.extend(rng.sample(group, _quota(len(group), k, ratio)))
+    for name, group in _per_dataset(records).items():
+        chosen.extend(rng.sample(group, quota(len(group), k, ratio, name)))
     return chosen
 
 
-def balanced(records: Sequence[Record], *, k: int | None = None, ratio: float | None = None,
+def balanced(records: Sequence[Record], *, k: SampleK = None, ratio: float | None = None,
              seed: int = 0) -> list[Record]:
     """Per dataset, greedily pick records whose labels are least covered so far (rare labels first)."""
     rng = random.Random(seed)
     chosen: list[Record] = []
-    for group in _per_dataset(records).values():
+    for name, group in _per_dataset(records).items():
         pool = list(group)
         rng.shuffle(pool)
         counts: Counter[str] = Counter()
         frequency = Counter(label for r in pool for label in set(record_labels(r)))
         picked: list[Record] = []
-        for _ in range(_quota(len(pool), k, ratio)):
+        for _ in range(quota(len(pool), k, ratio, name)):
             best = min(range(len(pool)), key=lambda i: min(
                 (counts[lab], frequency[lab]) for lab in set(record_labels(pool[i]))))
             record = pool.pop(best)
@@ -63,7 +68,7 @@ def balanced(records: Sequence[Record], *, k: int | None = None, ratio: float | 
     return chosen
 
 
-def hard(records: Sequence[Record], score: Callable[[Sequence[Record]], list[float]], *, k: int | None = None,
+def hard(records: Sequence[Record], score: Callable[[Sequence[Record]], list[float]], *, k: SampleK = None,
          ratio: float | None = None, pool: int = 256, seed: int = 0) -> list[Record]:
     """Per dataset, score a random pool of candidates with the current model and keep the lowest-scoring ones.
 
@@ -71,10 +76,10 @@ def hard(records: Sequence[Record], score: Callable[[Sequence[Record]], list[flo
     """
     rng = random.Random(seed)
     chosen: list[Record] = []
-    for group in _per_dataset(records).values():
-        quota = _quota(len(group), k, ratio)
-        candidates = rng.sample(group, min(len(group), max(pool, quota)))
+    for name, group in _per_dataset(records).items():
+        wanted = quota(len(group), k, ratio, name)
+        candidates = rng.sample(group, min(len(group), max(pool, wanted)))
         scores = score(candidates)
         order = sorted(range(len(candidates)), key=lambda i: (scores[i], rng.random()))
-        chosen.extend(candidates[i] for i in order[:quota])
+        chosen.extend(candidates[i] for i in order[:wanted])
     return chosen

@@ -9,7 +9,9 @@ adapters into the weights and trains a fresh LoRA — simple, one adapter at a t
 from __future__ import annotations
 
 import json
+import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,16 +73,41 @@ def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str) -> Pa
     return model_dir
 
 
+def remove_checkpoints(stage_dir: Path, trainer_cfg: TrainerConfig) -> None:
+    """Delete a finished stage's intermediate checkpoints and per-phase weights (unless ``keep_checkpoints``)."""
+    if trainer_cfg.keep_checkpoints:
+        return
+    for folder in list(Path(stage_dir).rglob("checkpoints")) + list(Path(stage_dir).glob("phases/*/weights")):
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def planned_steps(n_rows: int, trainer_cfg: TrainerConfig) -> int:
+    """Optimizer steps trl's Trainer takes for ``n_rows`` rows (its own rule: batches // accumulation × epochs)."""
+    import math
+
+    if trainer_cfg.max_steps > 0:
+        return trainer_cfg.max_steps
+    batches = math.ceil(n_rows / trainer_cfg.per_device_train_batch_size)
+    per_epoch = max(batches // trainer_cfg.gradient_accumulation_steps, 1)
+    return math.ceil(trainer_cfg.num_train_epochs * per_epoch)
+
+
 def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: TrainerConfig, phase_dir: Path,
                 log_path: Path, *, seed: int, phase: str | None, step_offset: int, resume: bool,
-                keep_order: bool = False):
+                keep_order: bool = False, callbacks: Sequence[Any] = ()):
     """Train one SFT phase (prompt–completion rows), resuming from its last checkpoint when asked.
 
     Returns ``(model, steps, log_history)``. A finished phase leaves ``phase_dir/weights`` and ``state.json``;
-    with ``resume`` such a phase is loaded instead of retrained.
+    with ``resume`` such a phase is loaded instead of retrained. ``keep_order`` feeds the rows in order (one
+    trainer over a whole curriculum); ``callbacks`` are extra trainer callbacks (e.g. per-phase evaluation).
     """
     from datasets import Dataset
     from trl import SFTTrainer
+
+    from prouie_lib.stages.lm_head import use_compact_lm_head
+
+    use_compact_lm_head(trainer_cfg.compact_lm_head)
 
     state_file = phase_dir / "state.json"
     if resume and state_file.exists():
@@ -94,7 +121,8 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-        callbacks=[LogHistoryCallback(log_path, phase=phase, step_offset=step_offset), KillAfterStepCallback()],
+        callbacks=[LogHistoryCallback(log_path, phase=phase, step_offset=step_offset), *callbacks,
+                   KillAfterStepCallback()],
     )
     start = time.time()
     checkpoint = last_checkpoint(phase_dir / "checkpoints") if resume else None
