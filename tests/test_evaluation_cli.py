@@ -42,11 +42,12 @@ def test_score_json_prints_one_object(files, capsys):
     assert cli.main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["protocol"] == "prouie"
-    assert result["datasets"]["Toy"]["metrics"]["ner"] == pytest.approx({"p": 100, "r": 200 / 3, "f1": 80})
+    assert result["datasets"]["Toy"]["metrics"]["ner"] == pytest.approx({"p": 100, "r": 200 / 3, "f1": 80,
+                                                                        "source": "kit"})
     assert cli.main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json",
                      "--protocol", "iepile"]) == 0
     assert json.loads(capsys.readouterr().out)["datasets"]["Toy"]["metrics"]["ner"] == \
-        {"p": 100.0, "r": 66.67, "f1": 80.0}
+        {"p": 100.0, "r": 66.67, "f1": 80.0, "source": "peer"}
 
 
 def test_score_table(files, capsys):

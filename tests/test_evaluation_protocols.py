@@ -197,19 +197,26 @@ def ee_duplicate_event(lines):
 
 
 T, C = 200 / 3, 400 / 7  # 66.67 and 80.0 / 85.71 helpers below
-EE_EXPECTED = {  # metric → (p, r, f1) for prouie (= instructuie = uie unless overridden)
+O = 100 / 3
+EE_EXPECTED = {  # metric → (p, r, f1) for prouie (= instructuie = uie unless overridden); gold args: 3
     "swap role": (ee_swap_role, {"ee_trigger_id": (100, 100, 100), "ee_trigger_cls": (100, 100, 100),
-                                 "ee_arg_id": (100, 100, 100), "ee_arg_cls": (T, T, T)}),
+                                 "ee_arg_id": (100, 100, 100), "ee_arg_cls": (T, T, T),
+                                 "ee_arg_id_tied": (100, 100, 100), "ee_arg_cls_tied": (T, T, T)}),
     "swap type": (ee_swap_event_type, {"ee_trigger_id": (100, 100, 100), "ee_trigger_cls": (50, 50, 50),
-                                       "ee_arg_id": (T, T, T), "ee_arg_cls": (T, T, T)}),
-    # arguments are not tied to the trigger: a wrong trigger leaves argument scores intact
+                                       "ee_arg_id": (T, T, T), "ee_arg_cls": (T, T, T),
+                                       "ee_arg_id_tied": (T, T, T), "ee_arg_cls_tied": (T, T, T)}),
+    # untied arguments ignore the trigger: a wrong trigger leaves them intact; the tied pair loses both of
+    # e1's arguments (1 of 3 left)
     "shift boundary": (ee_shift_trigger, {"ee_trigger_id": (50, 50, 50), "ee_trigger_cls": (50, 50, 50),
-                                          "ee_arg_id": (100, 100, 100), "ee_arg_cls": (100, 100, 100)}),
+                                          "ee_arg_id": (100, 100, 100), "ee_arg_cls": (100, 100, 100),
+                                          "ee_arg_id_tied": (O, O, O), "ee_arg_cls_tied": (O, O, O)}),
     "drop": (ee_drop_argument, {"ee_trigger_id": (100, 100, 100), "ee_trigger_cls": (100, 100, 100),
-                                "ee_arg_id": (100, T, 80), "ee_arg_cls": (100, T, 80)}),
+                                "ee_arg_id": (100, T, 80), "ee_arg_cls": (100, T, 80),
+                                "ee_arg_id_tied": (100, T, 80), "ee_arg_cls_tied": (100, T, 80)}),
 }
 EE_DUPLICATE_MULTISET = {"ee_trigger_id": (T, 100, 80), "ee_trigger_cls": (T, 100, 80),
-                         "ee_arg_id": (75, 100, 600 / 7), "ee_arg_cls": (75, 100, 600 / 7)}
+                         "ee_arg_id": (75, 100, 600 / 7), "ee_arg_cls": (75, 100, 600 / 7),
+                         "ee_arg_id_tied": (75, 100, 600 / 7), "ee_arg_cls_tied": (75, 100, 600 / 7)}
 
 
 def _iepile_round(values):
@@ -284,19 +291,21 @@ def test_prouie_normalizes_whitespace_and_case_only():
     assert_prf(scores(gold, lines, "iepile", "P")["ner"], (0, 0, 0))
 
 
-def test_prouie_drops_na_relations_instructuie_keeps_them_in_gold():
+def test_prouie_drops_na_relations_the_peers_keep_them():
     # landscape §2.1 quirk 2, checked there: gold "works for: A, B; NA: A, C", prediction "works for: A, B"
     labels = {"entity_types": ["person"], "relation_types": ["works for", "NA"]}
     gold = [rec("q1", "Q", "RE", "A B C", labels,
                 relations=[rel("A", "person", "works for", "B", "person"), rel("A", "person", "NA", "C", "person")])]
     lines = [{"id": "q1", "relations": [rel("A", "person", "works for", "B", "person")]}]
     assert_prf(scores(gold, lines, "instructuie", "Q")["re_boundary"], (100, 50, 200 / 3))
-    for protocol in ("prouie", "iepile", "uie"):
-        assert scores(gold, lines, protocol, "Q")["re_boundary"]["f1"] == 100
-    # predicting the NA pair matches it under InstructUIE; elsewhere it is no unit at all
+    # IEPile and UIE have no NA rule: an NA triple is a triple (issue 12 item 5)
+    assert_prf(scores(gold, lines, "uie", "Q")["re_boundary"], (100, 50, 200 / 3))
+    assert_prf(scores(gold, lines, "iepile", "Q")["re_boundary"], (100, 50, 66.67))
+    assert scores(gold, lines, "prouie", "Q")["re_boundary"]["f1"] == 100  # prouie: NA is "no relation"
+    # predicting the NA pair matches it under the peers; under prouie it is no unit at all
     lines[0]["relations"].append(rel("A", "person", "NA", "C", "person"))
-    assert_prf(scores(gold, lines, "instructuie", "Q")["re_boundary"], (100, 100, 100))
-    assert_prf(scores(gold, lines, "prouie", "Q")["re_boundary"], (100, 100, 100))
+    for protocol in PROTOCOL_NAMES:
+        assert_prf(scores(gold, lines, protocol, "Q")["re_boundary"], (100, 100, 100))
 
 
 # ---- InstructUIE quirks ------------------------------------------------------------------------------------

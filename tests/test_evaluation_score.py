@@ -36,21 +36,28 @@ def gold_records():
     ]
 
 
+def prf_of(values):
+    return {k: values[k] for k in ("p", "r", "f1")}
+
+
 def test_result_has_exactly_the_issue_shape():
     gold = gold_records()
     lines = [{"id": r["id"], **structure_of(r)} for r in gold]
     result = score_predictions(gold, lines)
-    assert list(result) == ["protocol", "datasets", "macro"] and result["protocol"] == "prouie"
+    assert list(result) == ["protocol", "datasets", "macro", "kit_extensions"] and result["protocol"] == "prouie"
+    assert result["kit_extensions"] == []  # prouie is the kit's own protocol: every source is "kit"
     assert list(result["datasets"]) == ["N", "R", "E"]  # NER, RE, EE order
     for name, task, metrics in (("N", "NER", ["ner"]), ("R", "RE", ["re_boundary", "re_strict"]),
-                                ("E", "EE", ["ee_trigger_id", "ee_trigger_cls", "ee_arg_id", "ee_arg_cls"])):
+                                ("E", "EE", ["ee_trigger_id", "ee_trigger_cls", "ee_arg_id", "ee_arg_cls",
+                                             "ee_arg_id_tied", "ee_arg_cls_tied"])):
         entry = result["datasets"][name]
-        assert set(entry) == {"task", "n", "missing", "metrics", "parse_error_rate", "hallucination_rate"}
+        assert set(entry) == {"task", "n", "missing", "metrics", "parse_error_rate", "hallucination_rate",
+                              "off_schema_rate"}
         assert entry["task"] == task and list(entry["metrics"]) == metrics
-        assert all(set(v) == {"p", "r", "f1"} for v in entry["metrics"].values())
+        assert all(set(v) == {"p", "r", "f1", "source"} and v["source"] == "kit" for v in entry["metrics"].values())
     assert result["datasets"]["N"]["n"] == 2 and result["datasets"]["E"]["n"] == 2
     assert set(result["macro"]) == {"ner", "re_boundary", "re_strict", "ee_trigger_id", "ee_trigger_cls",
-                                    "ee_arg_id", "ee_arg_cls"}
+                                    "ee_arg_id", "ee_arg_cls", "ee_arg_id_tied", "ee_arg_cls_tied"}
 
 
 @pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
@@ -79,7 +86,7 @@ def test_missing_prediction_counts_as_empty():
     lines = [{"id": r["id"], **structure_of(r)} for r in gold if r["id"] != "n2"]
     entry = score_predictions(gold, lines)["datasets"]["N"]
     assert entry["missing"] == 1
-    assert entry["metrics"]["ner"] == pytest.approx({"p": 100, "r": 200 / 3, "f1": 80})
+    assert prf_of(entry["metrics"]["ner"]) == pytest.approx({"p": 100, "r": 200 / 3, "f1": 80})
     assert entry["parse_error_rate"] == 0
 
 
@@ -89,7 +96,7 @@ def test_parse_error_rate_and_partial_output():
              {"id": "n2", "completion": "(organization: Apple \\(the firm\\))", "format": "streamlined"}]
     entry = score_predictions(gold, lines)["datasets"]["N"]
     assert entry["parse_error_rate"] == 50.0
-    assert entry["metrics"]["ner"] == pytest.approx({"p": 100, "r": 200 / 3, "f1": 80})
+    assert prf_of(entry["metrics"]["ner"]) == pytest.approx({"p": 100, "r": 200 / 3, "f1": 80})
     # structure lines say themselves whether they were well-formed
     lines = [{"id": "n1", "entities": [], "well_formed": False}, {"id": "n2", "entities": []}]
     assert score_predictions(gold, lines)["datasets"]["N"]["parse_error_rate"] == 50.0
@@ -154,7 +161,8 @@ def test_prediction_line_shape_and_parse():
     line = prediction_line(record, "(person: Barack Obama)(city: X)(location: Par", "streamlined")
     assert tuple(line) == PREDICTION_KEYS
     assert line["id"] == "n1" and line["format"] == "streamlined" and line["well_formed"] is False
-    assert [e["text"] for e in line["entities"]] == ["Barack Obama"]
+    assert [e["text"] for e in line["entities"]] == ["Barack Obama", "X"]  # the off-schema unit is kept
+    assert line["entities"][1]["off_schema"] is True and "off_schema" not in line["entities"][0]
     assert line["relations"] == [] and line["events"] == []
 
 

@@ -65,17 +65,24 @@ def score_command(args: argparse.Namespace) -> int:
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """A readable table of a :func:`score_predictions` result."""
+    """A readable table of a :func:`score_predictions` result; kit extensions are starred."""
     lines = [f"protocol: {result['protocol']}",
-             f"{'dataset':<24} {'task':<4} {'n':>6}  {'metric':<15} {'P':>7} {'R':>7} {'F1':>7}"]
+             f"{'dataset':<24} {'task':<4} {'n':>6}  {'metric':<16} {'P':>7} {'R':>7} {'F1':>7}"]
+    starred = False
     for name, entry in result["datasets"].items():
         for k, (metric, v) in enumerate(entry["metrics"].items()):
             left = f"{name:<24} {entry['task']:<4} {entry['n']:>6}" if k == 0 else " " * 36
-            lines.append(f"{left}  {metric:<15} {v['p']:7.2f} {v['r']:7.2f} {v['f1']:7.2f}")
+            star = "*" if v.get("source") == "kit extension" else " "
+            starred = starred or star == "*"
+            lines.append(f"{left}  {metric + star:<16} {v['p']:7.2f} {v['r']:7.2f} {v['f1']:7.2f}")
         lines.append(" " * 38 + f"parse errors {entry['parse_error_rate']:.2f}%  hallucinated spans "
-                     f"{entry['hallucination_rate']:.2f}%  missing predictions {entry['missing']}")
+                     f"{entry['hallucination_rate']:.2f}%  off-schema units {entry.get('off_schema_rate', 0.0):.2f}%"
+                     f"  missing predictions {entry['missing']}")
     lines.append("macro F1 over datasets: " + (", ".join(f"{m} {f1:.2f}" for m, f1 in result["macro"].items())
                                                or "(no datasets)"))
+    if starred:
+        lines.append(f"* kit extension: {result['protocol']}'s own evaluator does not define this metric; "
+                     "not a peer-comparable number")
     return "\n".join(lines)
 
 

@@ -13,15 +13,21 @@ ee_trigger_id     (trigger span,)                                 EE
 ee_trigger_cls    (event type, trigger span)                      EE
 ee_arg_id         (event type, argument span)                     EE
 ee_arg_cls        (event type, role, argument span)               EE
+ee_arg_id_tied    (event type, trigger span, argument span)       EE
+ee_arg_cls_tied   (event type, trigger span, role, argument       EE
+                  span)
 ================  ==============================================  ====
 
-EE arguments are not tied to their trigger instance (as in UIE's and IEPile's role metrics).
+``ee_arg_id``/``ee_arg_cls`` do not tie an argument to its trigger instance (as UIE's and IEPile's role
+metrics); the ``_tied`` pair does (TextEE's "Arg-I+"/"Arg-C+", GoLLIE's arguments inside matched events):
+an argument only counts when it sits in an event with the right type and trigger. The SFR reward's argument
+steps use the tied rule; the ``strict_f1`` reward uses the untied one (see :mod:`prouie_lib.rewards`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +36,7 @@ from prouie_lib.schema import Structure
 METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
     "NER": ("ner",),
     "RE": ("re_boundary", "re_strict"),
-    "EE": ("ee_trigger_id", "ee_trigger_cls", "ee_arg_id", "ee_arg_cls"),
+    "EE": ("ee_trigger_id", "ee_trigger_cls", "ee_arg_id", "ee_arg_cls", "ee_arg_id_tied", "ee_arg_cls_tied"),
 }
 ALL_METRICS: tuple[str, ...] = tuple(m for ms in METRICS_BY_TASK.values() for m in ms)
 
@@ -65,6 +71,12 @@ def metric_units(metric: str, structure: Structure, normalize: Normalizer = _sam
         return [(n(ev["type"]), n(a["text"])) for ev in events for a in ev.get("arguments") or []]
     if metric == "ee_arg_cls":
         return [(n(ev["type"]), n(a["role"]), n(a["text"])) for ev in events for a in ev.get("arguments") or []]
+    if metric == "ee_arg_id_tied":
+        return [(n(ev["type"]), n(ev["trigger"]["text"]), n(a["text"]))
+                for ev in events for a in ev.get("arguments") or []]
+    if metric == "ee_arg_cls_tied":
+        return [(n(ev["type"]), n(ev["trigger"]["text"]), n(a["role"]), n(a["text"]))
+                for ev in events for a in ev.get("arguments") or []]
     raise ValueError(f"unknown metric {metric!r}; known: {list(ALL_METRICS)}")
 
 
@@ -79,6 +91,35 @@ def predicted_spans(structure: Structure, task: str) -> list[str]:
         spans.append(ev["trigger"]["text"])
         spans.extend(a["text"] for a in ev.get("arguments") or [])
     return spans
+
+
+def off_schema_counts(structure: Structure, labels: Mapping[str, Any], task: str) -> tuple[int, int]:
+    """(predicted units, units with a label outside the schema) of the task's part of ``structure``.
+
+    Units: entities (NER); relations (RE: off-schema when the relation type, or an entity type against a
+    non-empty ``entity_types``, is unknown); events and arguments (EE: an event of an unknown type, and each of
+    its arguments, or an argument whose role is not a role of its event type). Exact string comparison.
+    """
+    entity_types = set(labels.get("entity_types") or [])
+    if task == "NER":
+        ents = structure.get("entities") or []
+        return len(ents), sum(e["type"] not in entity_types for e in ents)
+    if task == "RE":
+        rels = structure.get("relations") or []
+        allowed = set(labels.get("relation_types") or [])
+        off = 0
+        for r in rels:
+            types = (r["head"].get("type") or "", r["tail"].get("type") or "")
+            off += r["type"] not in allowed or bool(entity_types and any(t not in entity_types for t in types))
+        return len(rels), off
+    roles = {etype: set(rs or []) for etype, rs in (labels.get("event_types") or {}).items()}
+    units = off = 0
+    for ev in structure.get("events") or []:
+        known = roles.get(ev["type"])
+        args = ev.get("arguments") or []
+        units += 1 + len(args)
+        off += (known is None) + sum(known is None or a["role"] not in known for a in args)
+    return units, off
 
 
 @dataclass

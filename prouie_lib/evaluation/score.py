@@ -11,14 +11,20 @@ a prediction whose id is not in the gold is an error.
 
     {"protocol": P,
      "datasets": {NAME: {"task": T, "n": n, "missing": m,
-                         "metrics": {METRIC: {"p": x, "r": x, "f1": x}},
-                         "parse_error_rate": x, "hallucination_rate": x}},
-     "macro": {METRIC: mean F1 over the datasets that have METRIC}}
+                         "metrics": {METRIC: {"p": x, "r": x, "f1": x, "source": S}},
+                         "parse_error_rate": x, "hallucination_rate": x, "off_schema_rate": x}},
+     "macro": {METRIC: mean F1 over the datasets that have METRIC},
+     "kit_extensions": [METRIC, ...]}
 
 all rates in percent: ``parse_error_rate`` is the share of a dataset's records whose prediction is not
 well-formed; ``hallucination_rate`` the share of predicted spans not found in the record text (see
-:mod:`prouie_lib.evaluation.protocols`). NAME is the record's ``dataset`` (``dataset/task`` when one dataset
-holds several tasks).
+:mod:`prouie_lib.evaluation.protocols`); ``off_schema_rate`` the share of predicted units (entities;
+relations; events and arguments) whose label is outside the record's schema — they are scored too, each
+protocol with its own normalization. ``source`` says where a metric's definition comes from: ``"peer"`` (the
+peer's own evaluator computes it: comparable to its tables), ``"kit extension"`` (the peer does not define it:
+never quote it as a peer number) or ``"kit"`` (the ``prouie`` protocol); ``kit_extensions`` lists the metrics
+labelled ``"kit extension"`` anywhere in the result. NAME is the record's ``dataset`` (``dataset/task`` when
+one dataset holds several tasks).
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from prouie_lib.evaluation.metrics import Counts, predicted_spans
-from prouie_lib.evaluation.protocols import Protocol, get_protocol
+from prouie_lib.evaluation.metrics import Counts, off_schema_counts, predicted_spans
+from prouie_lib.evaluation.protocols import KIT_EXTENSION, Prediction, Protocol, get_protocol
 from prouie_lib.formats import get_format
 from prouie_lib.formats.units import TASK_FIELD, merge_structures
 from prouie_lib.schema import STRUCTURE_FIELDS, TASKS, Record, RecordError, Structure, empty_structure
@@ -84,38 +90,55 @@ def score_predictions(gold_records: Iterable[Record], pred_lines: Iterable[Mappi
         datasets[name] = _score_dataset(proto, task, records, preds, pred_source)
 
     macro: dict[str, float] = {}
+    extensions: set[str] = set()
     for entry in datasets.values():
         for metric, values in entry["metrics"].items():
             macro.setdefault(metric, []).append(values["f1"])  # type: ignore[arg-type]
+            if values["source"] == KIT_EXTENSION:
+                extensions.add(metric)
     return {"protocol": proto.name, "datasets": datasets,
-            "macro": {metric: sum(f1s) / len(f1s) for metric, f1s in macro.items()}}  # type: ignore[arg-type]
+            "macro": {metric: sum(f1s) / len(f1s) for metric, f1s in macro.items()},  # type: ignore[arg-type]
+            "kit_extensions": sorted(extensions)}
 
 
 def _score_dataset(proto: Protocol, task: str, records: list[Record], preds: dict[str, Mapping[str, Any]],
                    pred_source: str | None) -> dict[str, Any]:
     counts = {metric: Counts() for metric in proto.metrics(task)}
-    missing = not_well_formed = spans = hallucinated = 0
+    missing = not_well_formed = spans = hallucinated = units = off_schema = 0
+    groups: dict[Any, list[Record]] = {}
     for record in records:
-        line = preds.get(record["id"])
-        if line is None:
-            missing += 1
-            structure, well_formed = empty_structure(), True
-        else:
-            structure, well_formed = _read_prediction(line, record, pred_source)
-        not_well_formed += not well_formed
-        gold_s = proto.gold_structure(_task_part(record, task))
-        pred_s = proto.pred_structure(_task_part(structure, task), line)
+        groups.setdefault(proto.group_key(record), []).append(record)
+    for group in groups.values():
+        gold_s = proto.gold_structure(_task_part(group[0], task))  # a pooled group keeps its first gold
+        pred_units: dict[str, list] = {metric: [] for metric in counts}
+        for record in group:
+            line = preds.get(record["id"])
+            if line is None:
+                missing += 1
+                structure, well_formed = empty_structure(), True
+            else:
+                structure, well_formed = _read_prediction(line, record, pred_source)
+            not_well_formed += not well_formed
+            part = _task_part(structure, task)
+            n_units, n_off = off_schema_counts(part, record.get("labels") or {}, task)
+            units += n_units
+            off_schema += n_off
+            pred_s = proto.pred_structure(Prediction(part, well_formed, line), task)
+            for metric in counts:
+                pred_units[metric].extend(proto.units(metric, pred_s))
+            for span in predicted_spans(pred_s, task):
+                spans += 1
+                hallucinated += not proto.span_in_text(span, record["text"])
         for metric in counts:
-            counts[metric] += proto.count(proto.units(metric, gold_s), proto.units(metric, pred_s))
-        for span in predicted_spans(pred_s, task):
-            spans += 1
-            hallucinated += not proto.span_in_text(span, record["text"])
+            counts[metric] += proto.count(proto.units(metric, gold_s), pred_units[metric])
     n = len(records)
     return {
         "task": task, "n": n, "missing": missing,
-        "metrics": {metric: proto.scores(c) for metric, c in counts.items()},
+        "metrics": {metric: {**proto.scores(c), "source": proto.metric_source(metric, task)}
+                    for metric, c in counts.items()},
         "parse_error_rate": 100 * not_well_formed / n if n else 0.0,
         "hallucination_rate": 100 * hallucinated / spans if spans else 0.0,
+        "off_schema_rate": 100 * off_schema / units if units else 0.0,
     }
 
 
