@@ -6,8 +6,9 @@ import argparse
 
 
 def _pipeline(args: argparse.Namespace) -> int:
+    from prouie_lib.analysis.report import ablation_table
     from prouie_lib.config import load_config
-    from prouie_lib.pipeline import ablation_table, run_pipeline
+    from prouie_lib.pipeline import run_pipeline
     from prouie_lib.stages.cli import parse_overrides
 
     config = load_config(args.config, parse_overrides(args.set))
