@@ -72,8 +72,27 @@ def prediction_line(record: Record, completion: str | Sequence[str], fmt: str,
 
 def score_predictions(gold_records: Iterable[Record], pred_lines: Iterable[Mapping[str, Any]],
                       protocol: str | Protocol = "prouie", *, gold_source: str | None = None,
-                      pred_source: str | None = None) -> dict[str, Any]:
-    """Score ``pred_lines`` against ``gold_records`` under ``protocol`` (see the module docstring)."""
+                      pred_source: str | None = None, bootstrap: int = 0) -> dict[str, Any]:
+    """Score ``pred_lines`` against ``gold_records`` under ``protocol`` (see the module docstring).
+
+    With ``bootstrap`` > 0 every metric also gets ``"ci": [low, high]``, a 95% percentile bootstrap interval
+    over the records from that many resamples (:mod:`prouie_lib.evaluation.bootstrap`).
+    """
+    scores, units = score_with_units(gold_records, pred_lines, protocol, gold_source=gold_source,
+                                     pred_source=pred_source)
+    if bootstrap > 0:
+        from prouie_lib.evaluation.bootstrap import add_intervals
+
+        add_intervals(scores, units, lambda name: get_protocol(protocol).scores, resamples=bootstrap)
+    return scores
+
+
+def score_with_units(gold_records: Iterable[Record], pred_lines: Iterable[Mapping[str, Any]],
+                     protocol: str | Protocol = "prouie", *, gold_source: str | None = None,
+                     pred_source: str | None = None) -> tuple[dict[str, Any], dict[str, dict[str, list[Counts]]]]:
+    """:func:`score_predictions` plus the unit counts of every scored instance (a record, or a pooled group):
+    ``units[dataset][metric]`` is one :class:`Counts` per instance in gold order (for bootstrap and paired tests).
+    """
     proto = get_protocol(protocol)
     gold = _index_gold(gold_records, gold_source)
     preds = _index_predictions(pred_lines, gold, pred_source)
@@ -85,9 +104,10 @@ def score_predictions(gold_records: Iterable[Record], pred_lines: Iterable[Mappi
         tasks_per_dataset.setdefault(dataset, set()).add(task)
 
     datasets: dict[str, Any] = {}
+    units: dict[str, dict[str, list[Counts]]] = {}
     for (dataset, task), records in sorted(groups.items(), key=lambda kv: (TASKS.index(kv[0][1]), kv[0][0])):
         name = dataset if len(tasks_per_dataset[dataset]) == 1 else f"{dataset}/{task}"
-        datasets[name] = _score_dataset(proto, task, records, preds, pred_source)
+        datasets[name], units[name] = _score_dataset(proto, task, records, preds, pred_source)
 
     macro: dict[str, float] = {}
     extensions: set[str] = set()
@@ -96,14 +116,15 @@ def score_predictions(gold_records: Iterable[Record], pred_lines: Iterable[Mappi
             macro.setdefault(metric, []).append(values["f1"])  # type: ignore[arg-type]
             if values["source"] == KIT_EXTENSION:
                 extensions.add(metric)
-    return {"protocol": proto.name, "datasets": datasets,
-            "macro": {metric: sum(f1s) / len(f1s) for metric, f1s in macro.items()},  # type: ignore[arg-type]
-            "kit_extensions": sorted(extensions)}
+    return ({"protocol": proto.name, "datasets": datasets,
+             "macro": {metric: sum(f1s) / len(f1s) for metric, f1s in macro.items()},  # type: ignore[arg-type]
+             "kit_extensions": sorted(extensions)}, units)
 
 
 def _score_dataset(proto: Protocol, task: str, records: list[Record], preds: dict[str, Mapping[str, Any]],
-                   pred_source: str | None) -> dict[str, Any]:
+                   pred_source: str | None) -> tuple[dict[str, Any], dict[str, list[Counts]]]:
     counts = {metric: Counts() for metric in proto.metrics(task)}
+    instances: dict[str, list[Counts]] = {metric: [] for metric in counts}
     missing = not_well_formed = spans = hallucinated = units = off_schema = 0
     groups: dict[Any, list[Record]] = {}
     for record in records:
@@ -130,7 +151,9 @@ def _score_dataset(proto: Protocol, task: str, records: list[Record], preds: dic
                 spans += 1
                 hallucinated += not proto.span_in_text(span, record["text"])
         for metric in counts:
-            counts[metric] += proto.count(proto.units(metric, gold_s), pred_units[metric])
+            instance = proto.count(proto.units(metric, gold_s), pred_units[metric])
+            instances[metric].append(instance)
+            counts[metric] += instance
     n = len(records)
     return {
         "task": task, "n": n, "missing": missing,
@@ -139,7 +162,7 @@ def _score_dataset(proto: Protocol, task: str, records: list[Record], preds: dic
         "parse_error_rate": 100 * not_well_formed / n if n else 0.0,
         "hallucination_rate": 100 * hallucinated / spans if spans else 0.0,
         "off_schema_rate": 100 * off_schema / units if units else 0.0,
-    }
+    }, instances
 
 
 def _task_part(structure: Mapping[str, Any], task: str) -> Structure:
