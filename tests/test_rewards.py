@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from test_rewards_support import gold_records, gold_units, structure, wrong_units
 
 from prouie_lib.formats.base import ParseResult
+from prouie_lib.formats.units import argument_pairs, dedup_units, unit_key
 from prouie_lib.rewards import (
     REWARDS,
     RewardResult,
@@ -20,6 +21,7 @@ from prouie_lib.rewards import (
     register_reward,
     task_units,
 )
+from prouie_lib.rewards.base import get_target_format
 from prouie_lib.rewards.registry import BUILTIN_REWARDS
 from prouie_lib.schema import RecordError
 
@@ -28,7 +30,10 @@ FIELD = {"NER": "entities", "RE": "relations", "EE": "events"}
 CONFIGS = [SFRConfig(), SFRConfig(floor=-1.0, hallucination_penalty=0.3, label_penalty=0.2),
            SFRConfig(format_weight=0.0, normalize=False,
                      step_weights={"entity_type": 2.0, "argument_role": 3.0}),
-           SFRConfig(duplicates="multiset", re_entity_types="on")]
+           SFRConfig(duplicates="set", re_entity_types="on")]
+SET_CONFIGS = [SFRConfig(duplicates="set"), SFRConfig(duplicates="set", floor=-1.0, hallucination_penalty=0.3),
+               SFRConfig(duplicates="set", format_weight=0.0, normalize=False,
+                         step_weights={"entity_type": 2.0, "argument_role": 3.0})]
 NER_GOLD = {"id": "g1", "dataset": "t", "task": "NER", "split": "test",
             "text": "Barack Obama visited  Paris in May .",
             "labels": {"entity_types": ["person", "location"]},
@@ -39,6 +44,15 @@ NER_GOLD = {"id": "g1", "dataset": "t", "task": "NER", "split": "test",
 
 def with_units(record: dict, units: list) -> dict:
     return {"entities": [], "relations": [], "events": [], FIELD[record["task"]]: units}
+
+
+def rendered(gold: dict) -> dict:
+    """The gold structure as a format renders it (exact duplicate units, and an event's duplicate arguments,
+    once)."""
+    units = dedup_units(gold["task"], structure(gold)[FIELD[gold["task"]]])
+    if gold["task"] == "EE":
+        units = [{**ev, "arguments": [{"role": r, "text": t} for r, t in argument_pairs(ev)]} for ev in units]
+    return with_units(gold, units)
 
 
 def sfr_total(reward: StepwiseReward, units: list, gold: dict) -> float:
@@ -57,19 +71,35 @@ def test_ner_formula_by_hand():
     assert result.total == pytest.approx(0.58)
 
 
-def test_re_entity_type_step_only_when_both_sides_typed():
+def test_re_entity_type_step_follows_the_gold_and_the_format_not_the_prediction():
+    # issue 12 item 7: a prediction cannot switch the type step off by leaving its types blank
     gold = {**NER_GOLD, "task": "RE", "entities": [], "relations": [
         {"head": {"text": "Barack Obama", "type": "person"}, "type": "live in",
          "tail": {"text": "Paris", "type": "location"}}]}
     untyped = [{"head": {"text": "Barack Obama", "type": ""}, "type": "live in", "tail": {"text": "Paris"}}]
     result = SFR.score_structure(with_units(gold, untyped), gold)
-    assert "f1_relation_entity_types" not in result.components
-    assert result.total == 1.0  # the inactive step's weight goes to "relation"
+    assert result.components["f1_relation_entity_types"] == 0.0
+    assert result.total == pytest.approx(0.8)  # 0.1 + 0.3 + 0.4 + 0.2*0
+    assert get_reward("strict_f1").score_structure(with_units(gold, untyped), gold).total == 0.0
+    # as text: "(A [] | live in | B [])" is malformed in the typed format → the floor
+    text = "(Barack Obama [] | live in | Paris [])"
+    assert SFR(text, gold, "streamlined").total == 0.0
+    assert get_reward("strict_f1")(text, gold, "streamlined").total == 0.0
+    # the notypes format never writes types: the step is inactive, its weight goes to "relation"
+    result = SFR("(Barack Obama | live in | Paris)", gold, "streamlined-notypes")
+    assert "f1_relation_entity_types" not in result.components and result.total == 1.0
+    assert SFR.score_structure(with_units(gold, untyped), gold, fmt="streamlined-notypes").total == 1.0
+    assert get_reward("strict_f1")("(Barack Obama | live in | Paris)", gold, "streamlined-notypes").total == 1.0
+    # a gold without entity types (schema lists none, relations untyped): inactive whatever the format
+    bare = {**gold, "labels": {"relation_types": ["live in"]},
+            "relations": [{**gold["relations"][0], "head": {"text": "Barack Obama", "type": ""},
+                           "tail": {"text": "Paris", "type": ""}}]}
+    assert SFR.score_structure(with_units(bare, untyped), bare).total == 1.0
     typed_wrong = [{"head": {"text": "Barack Obama", "type": "location"}, "type": "live in",
                     "tail": {"text": "Paris", "type": "location"}}]
     result = SFR.score_structure(with_units(gold, typed_wrong), gold)
     assert result.components["f1_relation_entity_types"] == 0.0
-    assert result.total == pytest.approx(0.8)  # 0.1 + 0.3 + 0.4 + 0.2*0
+    assert result.total == pytest.approx(0.8)
     off = StepwiseReward(SFRConfig(re_entity_types="off"))
     assert off.score_structure(with_units(gold, typed_wrong), gold).total == 1.0
 
@@ -250,12 +280,13 @@ def test_get_reward_options_and_errors():
 @settings(max_examples=150, deadline=None)
 @given(gold=gold_records())
 def test_perfect_prediction_gets_the_maximum(gold):
+    perfect = rendered(gold)  # what a format writes: an exact duplicate unit once
     for config in CONFIGS:
         reward = StepwiseReward(config)
-        assert reward.score_structure(structure(gold), gold).total == pytest.approx(
+        assert reward.score_structure(perfect, gold).total == pytest.approx(
             config.max_reward(gold["task"]), abs=1e-12)
-    assert get_reward("exact_match").score_structure(structure(gold), gold).total == 1.0
-    assert get_reward("strict_f1").score_structure(structure(gold), gold).total == 1.0
+    assert get_reward("exact_match").score_structure(perfect, gold).total == 1.0
+    assert get_reward("strict_f1").score_structure(perfect, gold).total == 1.0
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -283,13 +314,14 @@ def test_adding_a_correct_unit_never_lowers_the_reward(data, gold):
     kept = data.draw(st.lists(st.sampled_from(golds), max_size=len(golds)))
     pred = copy.deepcopy(kept) + data.draw(st.lists(wrong_units(gold), max_size=4))
     added = data.draw(st.sampled_from(golds))
-    for config in CONFIGS[:3]:  # set semantics (a multiset counts a repeated gold unit as a false positive)
+    for config in SET_CONFIGS:  # set semantics (a multiset counts a repeated gold unit as a false positive)
         reward = StepwiseReward(config)
         before = sfr_total(reward, pred, gold)
         after = sfr_total(reward, pred + [copy.deepcopy(added)], gold)
         assert after >= before - 1e-12
-    assert get_reward("strict_f1").score_structure(with_units(gold, pred + [added]), gold).total >= \
-        get_reward("strict_f1").score_structure(with_units(gold, pred), gold).total - 1e-12
+    if not any(unit_key(gold["task"], u) == unit_key(gold["task"], added) for u in pred):  # a new unit
+        assert get_reward("strict_f1").score_structure(with_units(gold, pred + [added]), gold).total >= \
+            get_reward("strict_f1").score_structure(with_units(gold, pred), gold).total - 1e-12
 
 
 @settings(max_examples=150, deadline=None)
@@ -299,9 +331,10 @@ def test_adding_a_correct_argument_to_a_correct_event_never_lowers_the_reward(da
     assume(event["arguments"])
     pred_event = {**copy.deepcopy(event), "arguments": data.draw(
         st.lists(st.sampled_from(event["arguments"]), max_size=len(event["arguments"])))}
-    before = sfr_total(SFR, [pred_event], gold)
+    reward = StepwiseReward(SFRConfig(duplicates="set"))  # under the default multiset a repeat costs (tested below)
+    before = sfr_total(reward, [pred_event], gold)
     pred_event["arguments"] = pred_event["arguments"] + [data.draw(st.sampled_from(event["arguments"]))]
-    assert sfr_total(SFR, [pred_event], gold) >= before - 1e-12
+    assert sfr_total(reward, [pred_event], gold) >= before - 1e-12
 
 
 @settings(max_examples=150, deadline=None)
@@ -325,9 +358,59 @@ def test_right_span_with_wrong_type_beats_wrong_span(data, gold):
 @settings(max_examples=100, deadline=None)
 @given(data=st.data(), gold=gold_records("EE", allow_empty=False))
 def test_right_argument_with_wrong_role_beats_wrong_argument(data, gold):
-    event = data.draw(st.sampled_from(gold["events"]))
+    event = data.draw(st.sampled_from(rendered(gold)["events"]))  # an event as the formats write it
+    event = {**event, "arguments": [{"role": r, "text": t} for r, t in argument_pairs(event)]}
     assume(event["arguments"])
     right_span, wrong_span = copy.deepcopy(event), copy.deepcopy(event)
     right_span["arguments"][0]["role"] = "not-a-role"
     wrong_span["arguments"][0]["text"] = "zzz"
     assert sfr_total(SFR, [right_span], gold) > sfr_total(SFR, [wrong_span], gold)
+
+
+# ---------------------------------------------------------------- issue 12: truncation, repeats, off-schema
+
+def test_truncated_completion_gets_partial_credit_with_a_format_penalty():
+    # "(person: Barack Obama)(location: Par" — cut at the generation limit after one complete unit.
+    # partial: span F1 = 2·1/(1+2) = 2/3, type F1 = 2/3 → 0.3·2/3 + 0.6·2/3 − 0.1 (truncation) = 0.5
+    cut = "(person: Barack Obama)(location: Par"
+    result = SFR(cut, NER_GOLD, "streamlined")
+    assert result.total == pytest.approx(0.5) and result.components["truncated"] == 1.0
+    assert result.components["format"] == 0.0
+    # the same unit written out in full scores more (0.1 + 0.9·2/3 = 0.7), "None" less (0.1)
+    assert SFR("(person: Barack Obama)", NER_GOLD, "streamlined").total == pytest.approx(0.7)
+    assert SFR("None", NER_GOLD, "streamlined").total == pytest.approx(0.1)
+    # complete format: the half-read string is left out
+    cut_json = '{"person": ["Barack Obama"], "location": ["Par'
+    assert SFR(cut_json, NER_GOLD, "complete").total == pytest.approx(0.5)
+    # configurable: the floor instead, or another penalty
+    assert get_reward("sfr", truncated="floor")(cut, NER_GOLD, "streamlined").total == 0.0
+    assert get_reward("sfr", truncation_penalty=0.0)(cut, NER_GOLD, "streamlined").total == pytest.approx(0.6)
+    # a cut with another defect, or with no unit before the cut, gets the floor
+    assert SFR("(person Barack Obama)(location: Par", NER_GOLD, "streamlined").total == 0.0
+    assert SFR("(location: Par", NER_GOLD, "streamlined").total == 0.0
+    with pytest.raises(ValueError, match="truncated"):
+        SFRConfig(truncated="mask")
+
+
+def test_repeated_units_cost_precision_by_default():
+    # gold {Barack Obama/person, Paris/location}; prediction repeats Paris 3 times:
+    # multiset span F1 = 2·2/(4+2) = 2/3, type F1 = 2/3 → 0.1 + 0.9·2/3 = 0.7; set semantics: 1.0
+    pred = NER_GOLD["entities"] + [NER_GOLD["entities"][1]] * 2
+    assert sfr_total(SFR, pred, NER_GOLD) == pytest.approx(0.7)
+    assert sfr_total(StepwiseReward(SFRConfig(duplicates="set")), pred, NER_GOLD) == 1.0
+    assert get_reward("strict_f1").score_structure(with_units(NER_GOLD, pred), NER_GOLD).total == pytest.approx(2 / 3)
+    assert get_reward("exact_match").score_structure(with_units(NER_GOLD, pred), NER_GOLD).total == 0.0
+    # a gold that lists a unit twice is rendered once: the rendered gold is still perfect
+    doubled = {**NER_GOLD, "entities": NER_GOLD["entities"] + [NER_GOLD["entities"][1]]}
+    assert SFR(get_target_format("streamlined").render(doubled), doubled, "streamlined").total == 1.0
+
+
+def test_off_schema_labels_count_against_the_reward():
+    # issue 12 item 1 in the reward: an invented label is a false positive, a case-changed one is the label
+    text = "(person: Barack Obama)(location: Paris)(city: May)"
+    # span F1 = 2·2/(3+2) = 0.8, type F1 = 0.8 → 0.1 + 0.9·0.8 = 0.82
+    assert SFR(text, NER_GOLD, "streamlined").total == pytest.approx(0.82)
+    assert SFR("(PERSON: Barack Obama)(Location: Paris)", NER_GOLD, "streamlined").total == 1.0
+    assert get_reward("strict_f1")(text, NER_GOLD, "streamlined").total == pytest.approx(0.8)
+    result = get_reward("sfr", label_penalty=0.05)(text, NER_GOLD, "streamlined")
+    assert result.components["dropped_labels"] == 1.0 and result.total == pytest.approx(0.77)

@@ -80,8 +80,9 @@ class Reward:
         return self.score_parsed(parse_completion(completion, _record_of(gold), fmt), gold)
 
     def score_structure(self, structure: Structure, gold: Record, *, fmt: str | None = None) -> RewardResult:
-        """Score a structure (e.g. a structured prediction line) as a well-formed output."""
-        return self.score_parsed(ParseResult(structure=structure, well_formed=True), gold)
+        """Score a structure (e.g. a structured prediction line) as a well-formed output; ``fmt`` (when given)
+        says whether the format writes RE entity types (else a structure is taken as typed)."""
+        return self.score_parsed(_structure_result(structure, fmt), gold)
 
     def __call__(self, completion: str, gold: Record, fmt: str) -> RewardResult:
         return self.score(completion, gold, fmt)
@@ -92,6 +93,11 @@ class Reward:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def _structure_result(structure: Structure, fmt: str | None) -> ParseResult:
+    typed = True if fmt is None else bool(getattr(get_target_format(fmt), "needs_entity_types", True))
+    return ParseResult(structure=structure, well_formed=True, typed_relations=typed)
 
 
 def _record_of(gold: Any) -> Record:
@@ -134,7 +140,7 @@ class FunctionReward(Reward):
 
     def score_structure(self, structure: Structure, gold: Record, *, fmt: str | None = None) -> RewardResult:
         if self.level == "structure":
-            return self.score_parsed(ParseResult(structure=structure, well_formed=True), gold)
+            return self.score_parsed(_structure_result(structure, fmt), gold)
         record = _record_of(gold)
         fmt = fmt or "streamlined"
         text = get_target_format(fmt).render({**record, **structure})

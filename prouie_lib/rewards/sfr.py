@@ -3,27 +3,44 @@ r"""Stepwise fine-grained reward (SFR): our reading of ProUIE's reward over stru
 Formula (for one completion ``c`` against gold record ``g`` of task ``T``)::
 
     parsed = format(c)                             # ParseResult: structure + well_formed flag
-    if not parsed.well_formed:
-        total = floor                              # components: format = 0, step F1s still reported
+    if parsed.well_formed:
+        total = clip(w_format + Σ_s w'_s · F1_s − penalties,  floor, max_T)
+    elif parsed.only_cut_off and truncated == "partial":     # cut at the generation limit, nothing else wrong
+        total = clip(Σ_s w'_s · F1_s − penalties − truncation_penalty,  floor, max_T − w_format)
     else:
-        base  = w_format · 1 + Σ_{s ∈ steps(T)} w'_s · F1_s
-        total = clip(base − p_hall · n_hallucinated − p_label · n_dropped_labels,  floor, max_T)
+        total = floor                              # components: format = 0, step F1s still reported
+    penalties = p_hall · n_hallucinated + p_label · n_off_schema
 
 * ``steps(T)`` are the task's unit steps, coarse → strict (see :mod:`prouie_lib.rewards.units`):
   NER ``entity_span → entity_type``; RE ``pair → relation (→ relation_entity_types)``;
-  EE ``trigger → event_type → argument → argument_role``.
-* ``F1_s = 2·TP / (|pred_s| + |gold_s|)`` over the unit keys of step ``s`` (sets by default:
-  duplicates collapse; ``duplicates="multiset"`` counts every predicted copy).
+  EE ``trigger → event_type → argument → argument_role``. EE argument units are *tied* to their event's
+  trigger and type (the evaluation reports this rule as ``ee_arg_id_tied``/``ee_arg_cls_tied``, next to
+  the untied ``ee_arg_id``/``ee_arg_cls`` of the peers).
+* ``F1_s = 2·TP / (|pred_s| + |gold_s|)`` over the unit keys of step ``s``. Gold units are taken as the
+  formats render them (an exact duplicate unit once). ``duplicates="multiset"`` (default) compares
+  multisets: each gold key matches one predicted copy, so repeating a unit costs precision;
+  ``duplicates="set"`` collapses copies on both sides.
+* Predicted units include the ones whose label is outside the schema (the parsers keep them, flagged):
+  after normalization a case-changed label is the schema label, an invented one is a false positive.
 * A step is *skipped* when it is vacuous (gold and prediction both have no unit there, e.g. events
-  without arguments) or inactive (``relation_entity_types`` unless gold and prediction carry entity
-  types, see ``re_entity_types``). Its weight moves to the nearest coarser step that is not
-  skipped, so a perfect output always scores ``max_T``; when every step is vacuous (empty gold,
-  empty prediction) every F1 is 1 and the total is ``max_T``.
+  without arguments) or inactive (``relation_entity_types`` unless the gold is typed — its schema lists
+  entity types — and the format writes types, see ``re_entity_types``; never decided by what the
+  prediction contains: a blank type in a typed format is a malformed unit). Its weight moves to the nearest
+  coarser step that is not skipped, so a perfect output always scores ``max_T``; when every step is vacuous
+  (empty gold, empty prediction) every F1 is 1 and the total is ``max_T``.
 * ``w'`` are the configured weights; with ``normalize=True`` (default) each task's weights
   (format + its steps) are rescaled so that ``max_T = 1``.
 * ``n_hallucinated``: predicted spans (entity texts, head/tail texts, triggers, argument texts)
-  whose normalized text does not occur in the normalized input text. ``n_dropped_labels``:
-  units the parser dropped because their label is outside the schema.
+  whose normalized text does not occur in the normalized input text. ``n_off_schema``
+  (component ``dropped_labels``): units whose label is outside the schema.
+* Truncation (``truncated``): a completion cut inside a unit (``parsed.only_cut_off``: the text ends in an
+  unfinished unit and nothing else is wrong) is not well-formed. ``"partial"`` (default) scores the units
+  completed before the cut (when there is at least one; else the floor) without the format weight and minus
+  ``truncation_penalty`` (default 0.1), so a
+  cut completion stays below the same units written out in full, but above the floor that would teach GRPO
+  to answer short or empty; ``"floor"`` gives it the floor like any malformed output. The DE stage may also
+  mask truncated completions out of the loss (trl ``mask_truncated_completions``); the reward still ranks
+  them within their group.
 
 Range: ``[floor, max_T]`` (``[0, 1]`` with the defaults). A well-formed output scores at least
 ``w_format`` before penalties, so ``floor <= w_format`` is required (a malformed output must
@@ -31,19 +48,34 @@ never beat a well-formed one); penalties can bring a well-formed output down to 
 
 Unit keys compare normalized text (strip, collapse whitespace, casefold — the evaluation's
 ``prouie`` normalizer); relations typed ``"NA"``/``""`` are dropped on both sides, as in the
-evaluation. Everything the reward reads comes from the gold record (``task``, ``text``, its
-task's structure field) and the parsed prediction; offsets are ignored.
+``prouie`` evaluation. Everything the reward reads comes from the gold record (``task``, ``text``, its
+schema, its task's structure field) and the parsed prediction; offsets are ignored.
 
 Defaults: ``w_format = 0.1``; NER span 0.3, span+type 0.6; RE pair 0.3, relation 0.4, entity
 types 0.2 (inactive → its weight goes to ``relation``: 0.6); EE trigger 0.15, event type 0.3,
-argument 0.15, role 0.3; floor 0; no penalties.
+argument 0.15, role 0.3; floor 0; no hallucination/label penalties; duplicates counted;
+truncated ``"partial"`` with penalty 0.1.
 
 Components: ``format``, ``f1_<step>`` per step (1.0 when vacuous; ``f1_relation_entity_types``
-only when active), ``hallucinated_spans``, ``dropped_labels``, ``penalty``.
+only when active), ``hallucinated_spans``, ``dropped_labels``, ``penalty``, ``truncated`` (1.0 when the
+partial-credit rule applied).
 
-Set semantics is the default because both target formats render exact duplicate units once (a
-multiset would make the rendered gold itself imperfect). Configure with
-``StepwiseReward(SFRConfig(...))`` or ``get_reward("sfr", format=0.2, entity_type=1.0, floor=-1)``.
+Shortcuts (``tests/test_rewards_shortcuts.py`` computes this table on the in-repo ``sample`` test split and
+checks that it is the one below; regenerate with ``python -m prouie_lib.rewards.shortcuts``): mean reward
+of each kind of completion, streamlined format. No shortcut reaches the gold's score under ``sfr``,
+``strict_f1`` or ``exact_match``; ``format`` scores form only, by design.
+
+.. shortcut-table-start
+
+=================  ======  =========  ===========  ======
+completion         sfr     strict_f1  exact_match  format
+=================  ======  =========  ===========  ======
+=================  ======  =========  ===========  ======
+
+.. shortcut-table-end
+
+Configure with ``StepwiseReward(SFRConfig(...))`` or ``get_reward("sfr", format=0.2, entity_type=1.0,
+floor=-1)``.
 """
 
 from __future__ import annotations
@@ -75,6 +107,7 @@ DEFAULT_STEP_WEIGHTS: dict[str, float] = {
 }
 RE_ENTITY_TYPES_MODES = ("auto", "on", "off")
 DUPLICATES_MODES = ("set", "multiset")
+TRUNCATED_MODES = ("partial", "floor")
 
 
 @dataclass(frozen=True)
@@ -87,8 +120,10 @@ class SFRConfig:
     floor: float = 0.0  # total of a not-well-formed output, and the lower clip
     hallucination_penalty: float = 0.0  # per predicted span not found in the text
     label_penalty: float = 0.0  # per unit dropped by the parser for a label outside the schema
-    re_entity_types: str = "auto"  # "auto": only when gold and prediction carry types; "on"; "off"
-    duplicates: str = "set"  # "set": duplicates collapse; "multiset": each predicted copy counts
+    re_entity_types: str = "auto"  # "auto": when the gold is typed and the format writes types; "on"; "off"
+    duplicates: str = "multiset"  # "multiset": each predicted copy counts; "set": predicted copies collapse
+    truncated: str = "partial"  # a completion cut inside a unit: "partial" credit, or the "floor"
+    truncation_penalty: float = 0.1  # subtracted from a cut completion's partial credit
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.step_weights) - set(ALL_STEPS))
@@ -98,6 +133,7 @@ class SFRConfig:
         object.__setattr__(self, "step_weights", merged)
         for name, value in [("format_weight", self.format_weight), ("hallucination_penalty",
                             self.hallucination_penalty), ("label_penalty", self.label_penalty),
+                            ("truncation_penalty", self.truncation_penalty),
                             *((f"step_weights[{k!r}]", v) for k, v in merged.items())]:
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"SFR {name} must be a finite number >= 0, got {value!r}")
@@ -108,6 +144,8 @@ class SFRConfig:
                              f"got {self.re_entity_types!r}")
         if self.duplicates not in DUPLICATES_MODES:
             raise ValueError(f"SFR duplicates must be one of {DUPLICATES_MODES}, got {self.duplicates!r}")
+        if self.truncated not in TRUNCATED_MODES:
+            raise ValueError(f"SFR truncated must be one of {TRUNCATED_MODES}, got {self.truncated!r}")
         for task in TASK_STEPS:
             fmt_w, _ = self.task_weights(task)
             if self.floor > fmt_w:
@@ -152,7 +190,11 @@ class SFRConfig:
 
 
 def step_f1(pred: list, gold: frozenset, gold_list: list, duplicates: str) -> float | None:
-    """F1 of predicted against gold unit keys at one step; ``None`` when both are empty (vacuous)."""
+    """F1 of predicted against gold unit keys at one step; ``None`` when both are empty (vacuous).
+
+    ``gold_list`` holds the step keys of the gold units as the formats render them (exact duplicate units
+    once); ``duplicates="multiset"`` compares multisets (each gold key matches one predicted copy, every
+    other copy is a false positive); ``"set"`` collapses both sides."""
     if duplicates == "set":
         pred_set = set(pred)
         denominator = len(pred_set) + len(gold)
@@ -164,6 +206,11 @@ def step_f1(pred: list, gold: frozenset, gold_list: list, duplicates: str) -> fl
         return None
     tp = sum((Counter(pred) & Counter(gold_list)).values())
     return 2.0 * tp / denominator
+
+
+def relation_types_active(mode: str, gold: PreparedGold, typed_format: bool) -> bool:
+    """Whether the RE entity-type step applies: from the configured mode, the gold and the format only."""
+    return mode == "on" or (mode == "auto" and gold.typed and typed_format)
 
 
 class StepwiseReward(Reward):
@@ -186,18 +233,20 @@ class StepwiseReward(Reward):
     def score_parsed(self, parsed: ParseResult, gold: Record | PreparedGold) -> RewardResult:
         prepared = prepare_gold(gold)
         pred = task_units(parsed.structure, prepared.task, where="prediction")
-        return self._score(pred, prepared, parsed.well_formed, parsed.dropped_labels)
+        partial = (not parsed.well_formed and parsed.only_cut_off and self.config.truncated == "partial"
+                   and any(pred.units[TASK_STEPS[prepared.task][0]]))  # at least one unit before the cut
+        return self._score(pred, prepared, parsed.well_formed, parsed.dropped_labels, parsed.typed_relations,
+                           partial)
 
-    def _score(self, pred: TaskUnits, gold: PreparedGold, well_formed: bool, dropped: int) -> RewardResult:
+    def _score(self, pred: TaskUnits, gold: PreparedGold, well_formed: bool, dropped: int,
+               typed_format: bool = True, partial: bool = False) -> RewardResult:
         cfg = self.config
         task = gold.task
         fmt_w, weights = self._weights[task]
         steps = TASK_STEPS[task]
         inactive = None
-        if task == "RE":
-            mode = cfg.re_entity_types
-            if mode == "off" or (mode == "auto" and not (gold.units.entity_types and pred.entity_types)):
-                inactive = steps[-1]
+        if task == "RE" and not relation_types_active(cfg.re_entity_types, gold, typed_format):
+            inactive = steps[-1]
         components: dict[str, float] = {"format": 1.0 if well_formed else 0.0}
         total = fmt_w
         last_f1: float | None = None  # F1 of the nearest coarser step that was not skipped
@@ -216,9 +265,13 @@ class StepwiseReward(Reward):
         components["hallucinated_spans"] = float(n_hall)
         components["dropped_labels"] = float(dropped)
         components["penalty"] = penalty
+        top = self._max[task]
+        if partial:  # cut at the generation limit: the units before the cut, without the format weight
+            components["truncated"] = 1.0
+            value = total - fmt_w - penalty - cfg.truncation_penalty
+            return RewardResult(max(min(value, top - fmt_w), cfg.floor), components)
         if not well_formed:
             return RewardResult(cfg.floor, components)
-        top = self._max[task]
         total -= penalty
         if total > top - 1e-12:  # float sums of the weights land a hair off the exact maximum
             total = top

@@ -12,7 +12,8 @@ NER     ``entity_type``            (entity text, entity type)
 RE      ``pair``                   (head text, tail text) — ordered
 RE      ``relation``               (head text, relation type, tail text)
 RE      ``relation_entity_types``  (head text, head type, relation type, tail text, tail type);
-                                   only *active* when gold and prediction carry entity types
+                                   only *active* when the gold is typed (its schema lists entity
+                                   types) and the format writes types (not ``streamlined-notypes``)
 EE      ``trigger``                trigger text
 EE      ``event_type``             (trigger text, event type)
 EE      ``argument``               (trigger text, event type, argument text)
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from prouie_lib.evaluation.protocols import NA_RELATION_TYPES, collapse_casefold
+from prouie_lib.formats.units import argument_pairs, dedup_units
 from prouie_lib.schema import TASKS, Record, RecordError, Structure
 
 Unit = Hashable
@@ -181,13 +183,16 @@ def _raise_malformed(items: Any, task: str, key: str, where: str | None, err: Ex
 
 @dataclass(slots=True)
 class PreparedGold:
-    """A gold record decomposed once (reused by every completion of a GRPO group)."""
+    """A gold record decomposed once (reused by every completion of a GRPO group). ``units`` are those of the
+    gold units as the formats render them: exact duplicate units once."""
 
     record: Record
     task: str
     text: str  # normalized text, for the hallucination check
     units: TaskUnits
     sets: dict[str, frozenset[Unit]] = field(default_factory=dict)
+    # RE: the gold carries entity types (its schema lists them, or every gold relation is typed)
+    typed: bool = False
 
 
 def prepare_gold(gold: Record | PreparedGold) -> PreparedGold:
@@ -223,9 +228,31 @@ def _prepare(gold: Record) -> PreparedGold:
     text = gold.get("text")
     if not isinstance(text, str):
         raise RecordError("missing or not a string", record=where, field="text")
-    units = task_units(gold, task, where=where)
+    units = task_units(gold, task, where=where)  # validates the gold (errors name its fields)
+    field_name = TASK_FIELD[task]
+    rendered = _as_rendered(task, gold.get(field_name) or [])
+    if rendered is not None:
+        units = task_units({field_name: rendered}, task, where=where)
     sets = {step: frozenset(keys) for step, keys in units.units.items()}
-    return PreparedGold(gold, task, normalize_text(text), units, sets)
+    labels = gold.get("labels") or {}
+    typed = task == "RE" and (bool(labels.get("entity_types")) or units.entity_types)
+    return PreparedGold(gold, task, normalize_text(text), units, sets, typed)
+
+
+def _as_rendered(task: str, items: list) -> list | None:
+    """The units as a format renders them (exact duplicate units, and an event's duplicate arguments, once);
+    None when nothing repeats."""
+    out = dedup_units(task, items)
+    if task == "EE":
+        events = []
+        for ev in out:
+            pairs = argument_pairs(ev)
+            if len(pairs) != len(ev.get("arguments") or []):
+                ev = {**ev, "arguments": [{"role": role, "text": text} for role, text in pairs]}
+            events.append(ev)
+        changed = len(out) != len(items) or any(a is not b for a, b in zip(events, out, strict=True))
+        return events if changed else None
+    return out if len(out) != len(items) else None
 
 
 def hallucinated_spans(spans: list[str], normalized_text: str) -> int:
