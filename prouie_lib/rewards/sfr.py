@@ -70,6 +70,14 @@ of each kind of completion, streamlined format. No shortcut reaches the gold's s
 =================  ======  =========  ===========  ======
 completion         sfr     strict_f1  exact_match  format
 =================  ======  =========  ===========  ======
+gold               1.000   1.000      1.000        1.000
+spam_labels        0.383   0.284      0.000        1.000
+repeat_units       0.550   0.500      0.000        1.000
+whole_sentence     0.100   0.000      0.000        1.000
+blank_types        0.000   0.000      0.000        0.000
+hallucinated       0.704   0.685      0.000        1.000
+truncated          0.307   0.000      0.000        0.000
+none               0.100   0.000      0.000        1.000
 =================  ======  =========  ===========  ======
 
 .. shortcut-table-end
