@@ -408,7 +408,8 @@ def test_ranking_changes_hand_computed():
 
 def test_loss_figure_marks_phase_boundaries(run):
     fig = plots.plot_loss(run.log_history, run.phases)
-    assert isinstance(fig, Figure) and [ax.get_title() for ax in fig.axes] == ["cm", "sa", "de"]
+    assert isinstance(fig, Figure)
+    assert [ax.get_title() for ax in fig.axes] == ["+CM: training loss", "+SA: training loss", "+DE: training loss"]
     cm = fig.axes[0]
     vlines = sorted(line.get_xdata()[0] for line in cm.lines if line.get_linestyle() == "--")
     assert vlines == [4, 8]
@@ -428,6 +429,18 @@ def test_reward_component_curves(run):
     assert smooth[0] == pytest.approx(raw[0]) and smooth[1] == pytest.approx((raw[1] + 0.5 * raw[0]) / 1.5)
     with pytest.raises(KeyError, match="no component 'nope'"):
         plots.plot_reward_components(traces, ["nope"])
+
+
+def test_reward_panels_show_the_total_and_chosen_components_in_trainer_steps(run):
+    traces = run.traces
+    fig = plots.plot_reward_panels(traces)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "total reward" and 2 <= len(titles) <= 4 and "DE" in fig.get_suptitle()
+    first = fig.axes[0].lines[0]
+    assert list(first.get_xdata()) == [s + 1 for s in sorted(traces["step"].unique())]  # trl's step numbers
+    assert np.allclose(first.get_ydata(), traces.groupby("step")["reward"].mean().to_numpy())
+    fig = plots.plot_reward_panels(traces, ["format"])
+    assert [ax.get_title() for ax in fig.axes] == ["total reward", "format"]
 
 
 def test_zero_spread_fraction_and_other_figures(run, errors):

@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from prouie_lib.analysis.errors import ERROR_CATEGORIES, NONE_LABEL, type_confusion
 from prouie_lib.analysis.loaders import COMPONENT_PREFIX, MACRO, component_names, stage_sort_key
+from prouie_lib.rundir import stage_label
 from prouie_lib.schema import HEADLINE_METRIC
 
 TASK_ORDER: dict[str, int] = {"NER": 0, "RE": 1, "EE": 2}
@@ -84,9 +86,10 @@ def plot_loss(log_history: pd.DataFrame, phases: pd.DataFrame | None = None, *,
             for row in bounds.itertuples():
                 ax.text((row.start_step + row.end_step) / 2, 1.0, str(row.phase), ha="center", va="bottom",
                         transform=ax.get_xaxis_transform(), fontsize=8)
-        ax.set_title(stage, pad=14)
-        ax.set_xlabel("step")
+        ax.set_title(f"{stage_label(stage)}: training {metric}", pad=14)
+        ax.set_xlabel("trainer step")
         ax.set_ylabel(metric)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     return fig
 
@@ -142,12 +145,49 @@ def plot_reward_components(traces: pd.DataFrame, components: Sequence[str] | Non
                 ax.vlines(stats.index, low_band, high_band, color=color, alpha=0.35, linewidth=6)
     low, high = steps.min(), steps.max()
     ax.set_xlim(low - 0.2, high + 0.2 if high > low else low + 1)
-    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("generation step (0-based)")
     ax.set_ylabel("value")
-    title = "reward components" + (f" (up to step {up_to_step})" if up_to_step is not None else "")
+    title = "DE reward components" + (f" (up to step {up_to_step})" if up_to_step is not None else "")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig
+
+
+# Trace lines carry the global step at which their batch was generated (0-based); that batch feeds the update
+# trl logs as step + 1. Figures for people use the trainer's numbering.
+TRAINER_STEP_OFFSET = 1
+PANEL_COMPONENTS: tuple[str, ...] = ("format", "f1_pair", "f1_relation", "f1_entity_span", "f1_entity_type",
+                                     "f1_trigger", "f1_event_type", "f1_argument", "f1_argument_role")
+
+
+def chosen_components(traces: pd.DataFrame, limit: int = 3) -> list[str]:
+    """Up to ``limit`` informative components: the SFR steps present, those that vary most first."""
+    present = [c for c in component_names(traces) if c not in COUNT_COMPONENTS]
+    preferred = [c for c in PANEL_COMPONENTS if c in present] or present
+    spread = {c: float(traces[_column(c)].std(skipna=True) or 0.0) for c in preferred}
+    return sorted(preferred, key=lambda c: -spread[c])[:limit]
+
+
+def plot_reward_panels(traces: pd.DataFrame, components: Sequence[str] | None = None) -> Figure:
+    """DE reward per trainer step as small multiples: the total, then a few components (mean, min–max band)."""
+    if traces.empty:
+        return _empty("no reward traces")
+    names = ["reward", *(components if components is not None else chosen_components(traces))]
+    fig = Figure(figsize=(2.9 * len(names), 2.9), layout="constrained")
+    axes = fig.subplots(1, len(names), squeeze=False, sharex=True)[0]
+    for i, (ax, name) in enumerate(zip(axes, names, strict=True)):
+        stats = step_stats(traces, name)
+        x = stats.index + TRAINER_STEP_OFFSET
+        ax.plot(x, stats["mean"], marker="o", color=f"C{i}")
+        ax.fill_between(x, stats["min"], stats["max"], color=f"C{i}", alpha=0.15)
+        ax.set_title("total reward" if name == "reward" else name, fontsize=10)
+        ax.set_xlabel("DE trainer step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mean (band: min–max)")
+    fig.suptitle("DE (GRPO): reward of the sampled completions per step")
     return fig
 
 
@@ -169,15 +209,16 @@ def plot_zero_spread(traces: pd.DataFrame, log_history: pd.DataFrame | None = No
     fig = Figure(figsize=(6, 3), layout="constrained")
     ax = fig.add_subplot()
     frac = zero_spread_fraction(traces)
-    ax.bar(frac.index, frac.values, color="C3", alpha=0.7, label="from traces")
+    ax.bar(frac.index + TRAINER_STEP_OFFSET, frac.values, color="C3", alpha=0.7, label="from traces")
     if log_history is not None and "frac_reward_zero_std" in log_history:
         logged = log_history[(log_history["stage"] == "de")].dropna(subset=["frac_reward_zero_std"])
         if len(logged):  # trl logs after the step: entry step s covers the batch generated at step s - 1
-            ax.plot(logged["step"] - 1, logged["frac_reward_zero_std"], "k.--", label="trl log")
+            ax.plot(logged["step"], logged["frac_reward_zero_std"], "k.--", label="trl log")
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("DE trainer step")
     ax.set_ylabel("fraction of groups")
-    ax.set_title("groups with zero reward spread")
+    ax.set_title("DE: groups with zero reward spread (no GRPO signal)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig

@@ -1,0 +1,86 @@
+"""What a stage changed while it trained: CM's per-phase dev F1 (forgetting) and DE's greedy-output probe.
+
+- ``cm/phase_scores.json``: after each curriculum phase, the headline F1 of every task seen so far on the dev
+  head → :func:`load_phase_scores`, :func:`plot_phase_f1`;
+- ``de/probe.jsonl``: the share of a fixed probe set whose greedy output differs from step 0 →
+  :func:`load_probe`, :func:`plot_probe`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from prouie_lib import rundir
+
+PHASE_SCORE_COLUMNS = ("phase", "step", "dataset", "task", "metric", "f1", "n")
+PROBE_COLUMNS = ("step", "n", "changed_vs_start", "changed_vs_previous")
+
+
+def load_phase_scores(run_dir: str | Path, stage: str = "cm") -> pd.DataFrame:
+    """One row per (phase, dataset): the headline F1 on the dev head after that phase."""
+    path = Path(run_dir) / stage / rundir.PHASE_SCORES
+    rows = []
+    if path.exists():
+        for entry in json.loads(path.read_text()):
+            for name, d in entry["datasets"].items():
+                rows.append({"phase": entry["phase"], "step": entry["step"], "dataset": name, "task": d["task"],
+                             "metric": d["metric"], "f1": d["f1"], "n": d["n"]})
+    return pd.DataFrame(rows, columns=list(PHASE_SCORE_COLUMNS))
+
+
+def load_probe(run_dir: str | Path, stage: str = "de") -> pd.DataFrame:
+    path = Path(run_dir) / stage / rundir.PROBE
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+    return pd.DataFrame([{k: r[k] for k in PROBE_COLUMNS} for r in rows], columns=list(PROBE_COLUMNS))
+
+
+def _empty(message: str) -> Figure:
+    fig = Figure(figsize=(6, 3))
+    ax = fig.add_subplot()
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return fig
+
+
+def plot_phase_f1(phase_scores: pd.DataFrame) -> Figure:
+    """Dev F1 of each dataset after each CM phase: a line that drops after a later phase is forgetting."""
+    if phase_scores.empty:
+        return _empty("no per-phase scores (cm/phase_scores.json)")
+    fig = Figure(figsize=(6.4, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    order = list(dict.fromkeys(phase_scores.sort_values("step")["phase"]))
+    for i, (name, rows) in enumerate(phase_scores.groupby("dataset", sort=False)):
+        rows = rows.set_index("phase").reindex(order)
+        metric = rows["metric"].dropna().iloc[0]
+        ax.plot(range(len(order)), rows["f1"], marker="o", color=f"C{i}", label=f"{name} ({metric})")
+    ax.set_xticks(range(len(order)), [f"after {p}" for p in order])
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("dev F1 (%)")
+    ax.set_title("CM: dev F1 of the tasks seen so far, after each curriculum phase")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_probe(probe: pd.DataFrame) -> Figure:
+    """Share of the probe's greedy outputs that differ from step 0 (and from the previous probe)."""
+    if probe.empty:
+        return _empty("no probe (de/probe.jsonl)")
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(probe["step"], 100 * probe["changed_vs_start"], marker="o", label="differs from step 0")
+    ax.plot(probe["step"], 100 * probe["changed_vs_previous"], marker=".", linestyle="--",
+            label="differs from the previous probe")
+    ax.set_ylim(-3, 103)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("DE trainer step")
+    ax.set_ylabel(f"% of {int(probe['n'].iloc[0])} probe outputs")
+    ax.set_title("DE: did GRPO move the greedy outputs?")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig

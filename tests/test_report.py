@@ -1,0 +1,38 @@
+"""The run report on a tiny pipeline run: intervals, the control's budget, paired tests, per-stage figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from prouie_lib.config import load_config
+from prouie_lib.pipeline import run_pipeline
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, repo_root):
+    config = load_config(repo_root / "configs" / "tiny.yaml", {"output_dir": str(tmp_path_factory.mktemp("runs"))})
+    run_pipeline(config, progress=lambda message: None)
+    return config
+
+
+def test_report_has_intervals_control_budget_and_paired_tests(tiny_run):
+    from prouie_lib.analysis.report import write_report
+
+    text = write_report(tiny_run).read_text()
+    table = text.split("## Ablation")[1].split("## Paired tests")[0]
+    assert [line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if line.startswith("| ")][2:] == [
+        "base", "+CM", "+SA", "+DE", "plain SFT (same budget)"]
+    assert "[95% CI]" in table and "budget = cm 8 (measured) + sa 2 (measured)" in table
+    assert "| plain SFT (same budget) → +DE | Sample-RE | re_strict |" in text
+    assert "## CM per phase (dev)" in text and "## DE probe" in text
+    for name in ("loss.png", "cm_phases.png", "rewards.png", "probe.png", "ablation.png"):
+        assert (tiny_run.run_dir / "figures" / name).exists(), name
+
+
+def test_comparisons_are_consecutive_stages_and_final_vs_control():
+    from prouie_lib.analysis.report import comparisons
+
+    assert comparisons(["base", "cm", "sa", "de", "sft"]) == [
+        ("base", "cm"), ("cm", "sa"), ("sa", "de"), ("sft", "de")]
+    assert comparisons(["base", "sa", "sft"]) == [("base", "sa"), ("sft", "sa")]
+    assert comparisons(["base"]) == []
