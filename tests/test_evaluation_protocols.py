@@ -197,7 +197,7 @@ def ee_duplicate_event(lines):
 
 
 T, C = 200 / 3, 400 / 7  # 66.67 and 80.0 / 85.71 helpers below
-O = 100 / 3
+THIRD = 100 / 3
 EE_EXPECTED = {  # metric → (p, r, f1) for prouie (= instructuie = uie unless overridden); gold args: 3
     "swap role": (ee_swap_role, {"ee_trigger_id": (100, 100, 100), "ee_trigger_cls": (100, 100, 100),
                                  "ee_arg_id": (100, 100, 100), "ee_arg_cls": (T, T, T),
@@ -209,7 +209,7 @@ EE_EXPECTED = {  # metric → (p, r, f1) for prouie (= instructuie = uie unless 
     # e1's arguments (1 of 3 left)
     "shift boundary": (ee_shift_trigger, {"ee_trigger_id": (50, 50, 50), "ee_trigger_cls": (50, 50, 50),
                                           "ee_arg_id": (100, 100, 100), "ee_arg_cls": (100, 100, 100),
-                                          "ee_arg_id_tied": (O, O, O), "ee_arg_cls_tied": (O, O, O)}),
+                                          "ee_arg_id_tied": (THIRD, THIRD, THIRD), "ee_arg_cls_tied": (THIRD, THIRD, THIRD)}),
     "drop": (ee_drop_argument, {"ee_trigger_id": (100, 100, 100), "ee_trigger_cls": (100, 100, 100),
                                 "ee_arg_id": (100, T, 80), "ee_arg_cls": (100, T, 80),
                                 "ee_arg_id_tied": (100, T, 80), "ee_arg_cls_tied": (100, T, 80)}),
