@@ -101,7 +101,7 @@ def load_phases(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
     run_dir = check_run_dir(run_dir)
     rows = []
     for stage in _stages(run_dir, stages):
-        path = run_dir / stage / "phases.json"
+        path = run_dir / stage / rundir.PHASES
         if not path.exists():
             continue
         phases = read_json(path)
@@ -137,7 +137,7 @@ def load_log_history(run_dir: str | Path, stages: Sequence[str] | None = None) -
     phases = load_phases(run_dir, stages)
     rows = []
     for stage in _stages(run_dir, stages):
-        path = run_dir / stage / "log_history.jsonl"
+        path = run_dir / stage / rundir.LOG_HISTORY
         if not path.exists():
             continue
         stage_phases = phases[phases["stage"] == stage]
@@ -171,7 +171,7 @@ def _columns(first: Sequence[str], rows: Iterable[dict[str, Any]]) -> list[str]:
 def trace_path(run_dir_or_file: str | Path) -> Path:
     path = Path(run_dir_or_file)
     if path.is_dir():
-        path = path / "de" / "reward_traces.jsonl" if (path / "de").is_dir() else path / "reward_traces.jsonl"
+        path = path / "de" / rundir.REWARD_TRACES if (path / "de").is_dir() else path / rundir.REWARD_TRACES
     return path
 
 
@@ -261,7 +261,7 @@ def gold_path(run_dir: str | Path, split: str | None = None) -> Path:
 
 
 def _config_eval_split(run_dir: Path) -> str | None:
-    path = run_dir / "config.yaml"
+    path = run_dir / rundir.RUN_CONFIG
     if not path.exists():
         return None
     import yaml
@@ -296,7 +296,7 @@ def load_predictions(run_dir: str | Path, stages: Sequence[str] | None = None, *
     gold = load_gold(run_dir, split)
     rows = []
     for stage in _stages(run_dir, stages):
-        path = run_dir / stage / "predictions.jsonl"
+        path = run_dir / stage / rundir.PREDICTIONS
         if not path.exists():
             continue
         by_id: dict[str, dict[str, Any]] = {}
@@ -358,7 +358,7 @@ def load_scores(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
     run_dir = check_run_dir(run_dir)
     rows = []
     for stage in _stages(run_dir, stages):
-        path = run_dir / stage / "scores.json"
+        path = run_dir / stage / rundir.SCORES
         if path.exists():
             rows += scores_rows(read_json(path), stage, source=str(path))
     frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
@@ -374,10 +374,10 @@ def load_timing(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
     rows = []
     for stage in _stages(run_dir, stages):
         row: dict[str, Any] = {"stage": stage}
-        if (run_dir / stage / "timing.json").exists():
-            row.update(read_json(run_dir / stage / "timing.json"))
-        if (run_dir / stage / "scores.json").exists():
-            row["predict_seconds"] = read_json(run_dir / stage / "scores.json").get("predict_seconds")
+        if (run_dir / stage / rundir.TIMING).exists():
+            row.update(read_json(run_dir / stage / rundir.TIMING))
+        if (run_dir / stage / rundir.SCORES).exists():
+            row["predict_seconds"] = read_json(run_dir / stage / rundir.SCORES).get("predict_seconds")
         rows.append(row)
     return pd.DataFrame(rows, columns=_columns(TIMING_COLUMNS, rows))
 
@@ -416,7 +416,7 @@ def load_run(run_dir: str | Path) -> RunData:
     """Read every table of a run directory (gold is needed only when some stage has predictions)."""
     run_dir = check_run_dir(run_dir)
     stages = list_stages(run_dir)
-    has_predictions = any((run_dir / s / "predictions.jsonl").exists() for s in stages)
+    has_predictions = any((run_dir / s / rundir.PREDICTIONS).exists() for s in stages)
     return RunData(
         run_dir=run_dir, log_history=load_log_history(run_dir), phases=load_phases(run_dir),
         traces=load_reward_traces(run_dir),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from prouie_lib import rundir
 from prouie_lib.analysis.loaders import (
     SCORE_COLUMNS,
     check_run_dir,
@@ -35,7 +36,7 @@ def rescore_run(run_dir: str | Path, protocols: Sequence[str] | None = None, *,
     source = str(gold_path(run_dir, split))
     rows = []
     for stage in stages or list_stages(run_dir):
-        path = run_dir / stage / "predictions.jsonl"
+        path = run_dir / stage / rundir.PREDICTIONS
         if not path.exists():
             continue
         lines = [line for _, line in iter_json_objects(path)]

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from prouie_lib import rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.models import load_backbone
 from prouie_lib.schema import Record
@@ -65,7 +66,7 @@ def run_sa(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     model, tokenizer = load_backbone(source)
     records = load_split(config, config.data.train_split,
                          limit_per_dataset=config.data.train_limit_per_dataset)
-    sample_file = stage_dir / "sample_ids.json"
+    sample_file = stage_dir / rundir.SAMPLE_IDS
     if resume and sample_file.exists():  # the hard sampler is expensive and must not change on resume
         import json
 
@@ -77,19 +78,19 @@ def run_sa(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     rows, dropped = filter_long_prompts(sft_rows(sample, config.sa.format, config), tokenizer,
                                         config.data.max_prompt_tokens)
     model = attach_lora(model, config)
-    log_path = stage_dir / "log_history.jsonl"
+    log_path = stage_dir / rundir.LOG_HISTORY
     if not resume:
         log_path.unlink(missing_ok=True)
     model, steps, history = train_phase(model, tokenizer, rows, config.sa.trainer, stage_dir / "phases" / "0-sa",
                                         log_path, seed=config.seed, phase="sa", step_offset=0, resume=resume)
     rewrite_log_history(log_path, history)
-    write_json(stage_dir / "phases.json", {"phases": [{"phase": "sa", "start_step": 0, "end_step": steps,
+    write_json(stage_dir / rundir.PHASES, {"phases": [{"phase": "sa", "start_step": 0, "end_step": steps,
                                                        "examples": len(rows)}],
                                            "sampler": config.sa.sampler, "train_examples": len(rows),
                                            "dropped_long_prompts": dropped})
     finish_stage_model(model, tokenizer, stage_dir, source)
-    remove_checkpoints(stage_dir, config.sa.trainer)
     train_seconds = time.time() - start
     scores = evaluate_stage(model, tokenizer, config, stage_dir, config.sa.format)
     record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
+    remove_checkpoints(stage_dir, config.sa.trainer)  # after evaluation: a resume during it needs them
     return scores
