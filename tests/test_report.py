@@ -20,7 +20,7 @@ def test_report_has_intervals_control_budget_and_paired_tests(tiny_run):
 
     text = write_report(tiny_run).read_text()
     table = text.split("## Ablation")[1].split("## Paired tests")[0]
-    assert [line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if line.startswith("| ")][2:] == [
+    assert [line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if line.startswith("| ")][1:] == [
         "base", "+CM", "+SA", "+DE", "plain SFT (same budget)"]
     assert "[95% CI]" in table and "budget = cm 8 (measured) + sa 2 (measured)" in table
     assert "| plain SFT (same budget) → +DE | Sample-RE | re_strict |" in text
