@@ -33,7 +33,7 @@ def files(tmp_path):
 
 
 def test_choices_match_the_registries():
-    assert set(eval_cli.PROTOCOL_NAMES) == set(PROTOCOLS)
+    assert eval_cli.PROTOCOL_NAMES == tuple(PROTOCOLS)
     assert set(eval_cli.FORMAT_NAMES) == set(FORMATS)
 
 

@@ -11,7 +11,7 @@ from prouie_lib.evaluation.protocols import PROTOCOLS, get_protocol, instructuie
 from prouie_lib.evaluation.score import score_predictions
 from prouie_lib.schema import argument, empty_structure, entity, make_record, span, structure_of
 
-PROTOCOL_NAMES = ("prouie", "instructuie", "iepile", "uie")
+PROTOCOL_NAMES = tuple(PROTOCOLS)  # prouie first, then the peers
 NER_LABELS = {"entity_types": ["person", "location", "organization"]}
 RE_LABELS = {"entity_types": ["person", "organization", "location"], "relation_types": ["work for", "live in"]}
 EE_LABELS = {"event_types": {"Attack": ["attacker", "place"], "Election": ["voter"]}}

@@ -10,7 +10,7 @@ from prouie_lib.formats import FORMATS, get_format
 from prouie_lib.formats.complete import CompleteFormat
 from prouie_lib.formats.streamlined import StreamlinedFormat, escape_label, escape_span
 from prouie_lib.formats.units import canonical, merge_structures, restrict_record
-from prouie_lib.schema import RecordError, argument, entity, make_record, span
+from prouie_lib.schema import TASK_FIELD, RecordError, argument, entity, make_record, span
 
 NER_LABELS = {"entity_types": ["person", "location", "organization"]}
 RE_LABELS = {"entity_types": ["person", "organization", "location"], "relation_types": ["work for", "kill"]}
@@ -137,7 +137,7 @@ def test_parse_of_render_is_the_gold(fmt, rec):
     result = fmt.parse(fmt.render(rec), rec["labels"], rec["task"])
     assert result.well_formed and result.errors == [] and result.dropped_labels == 0
     assert canonical(result.structure, rec["task"]) == canonical(rec, rec["task"])
-    units = result.structure[{"NER": "entities", "RE": "relations", "EE": "events"}[rec["task"]]]
+    units = result.structure[TASK_FIELD[rec["task"]]]
     assert all(u.get("start", None) is None for u in units)
 
 
@@ -271,7 +271,7 @@ def test_complete_duplicate_keys_are_merged_but_flagged():
 def off_schema_keys(structure, task):
     """(label, text) of every unit flagged off-schema (events: their type; arguments: their role)."""
     out = []
-    for unit in structure[{"NER": "entities", "RE": "relations", "EE": "events"}[task]]:
+    for unit in structure[TASK_FIELD[task]]:
         if unit.get("off_schema"):
             out.append((unit["type"], unit.get("text") or unit.get("head", {}).get("text")
                         or unit["trigger"]["text"]))

@@ -8,8 +8,10 @@ from hypothesis import strategies as st
 
 from prouie_lib.formats import FORMATS
 from prouie_lib.formats import streamlined as sl
+from prouie_lib.formats import streamlined_masked as fast
+from prouie_lib.formats import streamlined_tokens as ref
 from prouie_lib.formats.base import ParseResult
-from prouie_lib.schema import argument, entity, make_record, span
+from prouie_lib.schema import TASK_FIELD, argument, entity, make_record, span
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -33,22 +35,22 @@ _field = st.lists(st.sampled_from(FRAGMENTS[:24] + ["ab", "c d"]), min_size=1, m
 field = _field.map(str.strip).filter(bool)
 
 
-def _seg_of(tokens: list[sl.Token]) -> sl.Seg:
+def _seg_of(tokens: list[ref.Token]) -> fast.Seg:
     """The (characters, mask) pair that corresponds to a token list."""
-    return "".join(c for c, _ in tokens), "".join(sl.MASK if e else c for c, e in tokens)
+    return "".join(c for c, _ in tokens), "".join(fast.MASK if e else c for c, e in tokens)
 
 
-def _same(fast: ParseResult, slow: ParseResult) -> None:
-    assert fast.structure == slow.structure
-    assert fast.errors == slow.errors
-    assert fast.well_formed == slow.well_formed
-    assert fast.dropped_labels == slow.dropped_labels
+def _same(quick: ParseResult, slow: ParseResult) -> None:
+    assert quick.structure == slow.structure
+    assert quick.errors == slow.errors
+    assert quick.well_formed == slow.well_formed
+    assert quick.dropped_labels == slow.dropped_labels
 
 
 @SETTINGS
 @given(texts)
 def test_masked_matches_tokenize(text):
-    assert sl.masked(text) == _seg_of(sl.tokenize(text))
+    assert fast.masked(text) == _seg_of(ref.tokenize(text))
 
 
 EDGE_CASES = ["a [per]\\ ", "a [per]\\\n", "a [per] \t", "(per: a\\", "\\", "x)(y", "((a|b)|c) | d",
@@ -56,17 +58,17 @@ EDGE_CASES = ["a [per]\\ ", "a [per]\\\n", "a [per] \t", "(per: a\\", "\\", "x)(
 
 
 def _check_primitives(text: str, sep: str) -> None:
-    tokens, seg = sl.tokenize(text), sl.masked(text)
-    assert sl._seg_plain(seg) == sl._plain(tokens)
-    assert sl._seg_split(seg, sep) == [_seg_of(part) for part in sl._split(tokens, sep)]
-    parts = sl._partition(tokens, sep)
-    assert sl._seg_partition(seg, sep) == (None if parts is None else (_seg_of(parts[0]), _seg_of(parts[1])))
-    assert sl._seg_typed_span(seg) == sl._typed_span(tokens)
-    fast, slow = ParseResult(), ParseResult()
-    fast_units, fast_none = sl._seg_scan_units(seg, fast)
-    slow_units, slow_none = sl._scan_units(tokens, slow)
+    tokens, seg = ref.tokenize(text), fast.masked(text)
+    assert fast.plain(seg) == ref.plain(tokens)
+    assert fast.split(seg, sep) == [_seg_of(part) for part in ref.split(tokens, sep)]
+    parts = ref.partition(tokens, sep)
+    assert fast.partition(seg, sep) == (None if parts is None else (_seg_of(parts[0]), _seg_of(parts[1])))
+    assert fast.typed_span(seg) == ref.typed_span(tokens)
+    fast_result, slow_result = ParseResult(), ParseResult()
+    fast_units, fast_none = fast.scan_units(seg, fast_result)
+    slow_units, slow_none = ref.scan_units(tokens, slow_result)
     assert fast_units == [_seg_of(unit) for unit in slow_units]
-    assert fast_none == slow_none and fast.errors == slow.errors
+    assert fast_none == slow_none and fast_result.errors == slow_result.errors
 
 
 @SETTINGS
@@ -79,7 +81,7 @@ def test_primitives_agree(text, sep):
 @pytest.mark.parametrize("task", ["NER", "RE", "EE"])
 @pytest.mark.parametrize("keep_types", [True, False])
 def test_parse_agrees_on_edge_cases(text, task, keep_types):
-    assert sl.masked(text) == _seg_of(sl.tokenize(text))
+    assert fast.masked(text) == _seg_of(ref.tokenize(text))
     _check_primitives(text, ":")
     _check_primitives(text, "|")
     _same(sl.StreamlinedFormat(keep_types).parse(text, LABELS, task),
@@ -92,9 +94,8 @@ def test_parse_agrees_on_edge_cases(text, task, keep_types):
 @SETTINGS
 @given(texts, tasks, st.booleans())
 def test_parse_agrees_on_arbitrary_strings(text, task, keep_types):
-    fast = sl.StreamlinedFormat(keep_types, fast_path=True).parse(text, LABELS, task)
-    slow = sl.StreamlinedFormat(keep_types, fast_path=False).parse(text, LABELS, task)
-    _same(fast, slow)
+    _same(sl.StreamlinedFormat(keep_types, fast_path=True).parse(text, LABELS, task),
+          sl.StreamlinedFormat(keep_types, fast_path=False).parse(text, LABELS, task))
 
 
 @st.composite
@@ -138,9 +139,8 @@ def rendered_and_mutated(draw):
 @given(rendered_and_mutated())
 def test_parse_agrees_on_rendered_and_broken_targets(case):
     text, task, keep_types = case
-    fast = sl.StreamlinedFormat(keep_types, fast_path=True).parse(text, LABELS, task)
-    slow = sl.StreamlinedFormat(keep_types, fast_path=False).parse(text, LABELS, task)
-    _same(fast, slow)
+    _same(sl.StreamlinedFormat(keep_types, fast_path=True).parse(text, LABELS, task),
+          sl.StreamlinedFormat(keep_types, fast_path=False).parse(text, LABELS, task))
 
 
 @pytest.mark.parametrize("text, task, n_units", [
@@ -151,7 +151,7 @@ def test_parse_agrees_on_rendered_and_broken_targets(case):
 def test_fast_path_reads_escapes(text, task, n_units):
     result = FORMATS["streamlined"].parse(text, LABELS, task)
     assert result.well_formed, result.errors
-    units = result.structure[{"NER": "entities", "RE": "relations", "EE": "events"}[task]]
+    units = result.structure[TASK_FIELD[task]]
     assert len(units) == n_units
     _same(result, sl.StreamlinedFormat(fast_path=False).parse(text, LABELS, task))
 

@@ -6,9 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prouie_lib.formats import FORMATS
-from prouie_lib.formats.base import ParseResult
-from prouie_lib.formats.units import canonical, event_roles, task_labels
-from prouie_lib.schema import argument, entity, make_record, span
+from prouie_lib.formats.base import OFF_SCHEMA, ParseResult
+from prouie_lib.formats.units import canonical
+from prouie_lib.schema import TASK_FIELD, argument, entity, event_roles, make_record, span, task_labels
 
 SPECIALS = list("\\()|[]:;,\"'{} \n\t") + ["None", "</s>", "```"]
 _chars = st.characters(blacklist_categories=("Cs",))
@@ -79,13 +79,16 @@ def _check_result(result, record):
     assert isinstance(result.well_formed, bool) and isinstance(result.dropped_labels, int)
     assert result.well_formed == (not result.errors)
     allowed = set(task_labels(record["labels"], record["task"]))
-    for unit in result.structure["entities"] + result.structure["relations"] + result.structure["events"]:
-        assert unit["type"] in allowed
+    units = result.structure["entities"] + result.structure["relations"] + result.structure["events"]
+    for unit in units:  # a label outside the schema is kept, flagged (and counted in dropped_labels)
+        assert unit["type"] in allowed or unit.get(OFF_SCHEMA)
     for ent in result.structure["entities"]:
         assert ent["text"].strip()
     roles = event_roles(record["labels"])
     for ev in result.structure["events"]:
-        assert all(a["role"] in roles[ev["type"]] for a in ev["arguments"])
+        assert ev.get(OFF_SCHEMA) or all(a["role"] in roles[ev["type"]] or a.get(OFF_SCHEMA) for a in ev["arguments"])
+    flagged = units + [a for ev in result.structure["events"] for a in ev["arguments"]]
+    assert result.dropped_labels == sum(1 for unit in flagged if unit.get(OFF_SCHEMA))
 
 
 @SETTINGS
@@ -109,5 +112,5 @@ def test_parse_never_raises_on_damaged_output(record, fmt_name, data):
     if damaged == text[:cut]:
         full = fmt.parse(text, record["labels"], record["task"]).structure
         partial = fmt.parse(damaged, record["labels"], record["task"]).structure
-        key = {"NER": "entities", "RE": "relations", "EE": "events"}[record["task"]]
+        key = TASK_FIELD[record["task"]]
         assert len(partial[key]) <= len(full[key])

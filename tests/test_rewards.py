@@ -7,10 +7,9 @@ import copy
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_rewards_support import gold_records, gold_units, structure, wrong_units
+from reward_strategies import gold_records, gold_units, structure, wrong_units
 
 from prouie_lib.formats.base import ParseResult
-from prouie_lib.formats.units import argument_pairs, dedup_units, unit_key
 from prouie_lib.rewards import (
     REWARDS,
     RewardResult,
@@ -23,10 +22,9 @@ from prouie_lib.rewards import (
 )
 from prouie_lib.rewards.base import get_target_format
 from prouie_lib.rewards.registry import BUILTIN_REWARDS
-from prouie_lib.schema import RecordError
+from prouie_lib.schema import TASK_FIELD, RecordError, argument_pairs, dedup_units, unit_key
 
 SFR = get_reward("sfr")
-FIELD = {"NER": "entities", "RE": "relations", "EE": "events"}
 CONFIGS = [SFRConfig(), SFRConfig(floor=-1.0, hallucination_penalty=0.3, label_penalty=0.2),
            SFRConfig(format_weight=0.0, normalize=False,
                      step_weights={"entity_type": 2.0, "argument_role": 3.0}),
@@ -43,13 +41,13 @@ NER_GOLD = {"id": "g1", "dataset": "t", "task": "NER", "split": "test",
 
 
 def with_units(record: dict, units: list) -> dict:
-    return {"entities": [], "relations": [], "events": [], FIELD[record["task"]]: units}
+    return {"entities": [], "relations": [], "events": [], TASK_FIELD[record["task"]]: units}
 
 
 def rendered(gold: dict) -> dict:
     """The gold structure as a format renders it (exact duplicate units, and an event's duplicate arguments,
     once)."""
-    units = dedup_units(gold["task"], structure(gold)[FIELD[gold["task"]]])
+    units = dedup_units(gold["task"], structure(gold)[TASK_FIELD[gold["task"]]])
     if gold["task"] == "EE":
         units = [{**ev, "arguments": [{"role": r, "text": t} for r, t in argument_pairs(ev)]} for ev in units]
     return with_units(gold, units)

@@ -19,6 +19,7 @@ from prouie_lib.data import data_root, load_examples
 from prouie_lib.rewards import REWARDS, get_reward
 from prouie_lib.rewards import sfr as sfr_module
 from prouie_lib.rewards.shortcuts import FMT, SHORTCUTS, has_gold_units, mean_rewards, shortcut_table
+from prouie_lib.schema import TASK_FIELD
 
 FORM_ONLY = {"format"}
 SHORTCUT_KINDS = ("spam_labels", "repeat_units", "whole_sentence", "blank_types", "hallucinated")
@@ -50,8 +51,8 @@ def differs_from_gold(record: dict, text: str) -> bool:
     parsed = get_format(FMT).parse(text, labels, task)
     gold_parsed = get_format(FMT).parse(SHORTCUTS["gold"](record), labels, task)
     return not parsed.well_formed or canonical(parsed.structure, task) != canonical(gold_parsed.structure, task) \
-        or len(parsed.structure[{"NER": "entities", "RE": "relations", "EE": "events"}[task]]) != \
-        len(gold_parsed.structure[{"NER": "entities", "RE": "relations", "EE": "events"}[task]])
+        or len(parsed.structure[TASK_FIELD[task]]) != \
+        len(gold_parsed.structure[TASK_FIELD[task]])
 
 
 def check_record(record: dict) -> None:

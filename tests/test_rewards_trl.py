@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_rewards_support import LABELS, gold_records
+from reward_strategies import LABELS, gold_records
 
 from prouie_lib.formats import get_format
 from prouie_lib.rewards import (

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from prouie_lib.schema import RECORD_FIELDS, TASKS, RecordError, make_record
+from prouie_lib.schema import RECORD_FIELDS, TASK_FIELD, TASKS, RecordError, make_record
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "data" / "make_sample.py"
@@ -42,7 +42,6 @@ RELATION_SIGNATURES = {
     "treats": {("drug", "disease")},
     "founded by": {("organization", "person")},
 }
-UNIT_FIELD = {"NER": "entities", "RE": "relations", "EE": "events"}
 # The structure lists a record of each task may fill (RE records also list all their entities).
 STRUCTURE_KEYS = {"NER": {"entities"}, "RE": {"entities", "relations"}, "EE": {"events"}}
 
@@ -78,7 +77,7 @@ def generated() -> dict[str, list[tuple[str, dict[str, Any]]]]:
 
 
 def units(record: dict[str, Any]) -> int:
-    return len(record[UNIT_FIELD[record["task"]]])
+    return len(record[TASK_FIELD[record["task"]]])
 
 
 def check_span(span: Any, text: str, where: str, field: str) -> None:

@@ -42,6 +42,7 @@ import pandas as pd
 
 from prouie_lib.analysis.loaders import stage_sort_key
 from prouie_lib.schema import Record, RecordError, Structure
+from prouie_lib.schema import normalize_text as normalize  # the prouie protocol's text comparison
 
 CATEGORIES: tuple[str, ...] = ("correct", "missed", "spurious", "wrong_type", "wrong_boundary", "hallucinated",
                                "not_well_formed")
@@ -52,11 +53,6 @@ ERROR_COLUMNS: tuple[str, ...] = ("stage", "id", "dataset", "task", "kind", "cat
                                   "pred_label", "gold_text", "pred_text", "gold", "pred")
 
 Interval = tuple[int, int]
-
-
-def normalize(text: Any) -> str:
-    """Strip, collapse whitespace, casefold (the ``prouie`` protocol's normalization); non-text → ``""``."""
-    return " ".join(text.split()).casefold() if isinstance(text, str) else ""
 
 
 def find_spans(span: str, text: str) -> list[Interval]:

@@ -29,6 +29,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from prouie_lib import schema
 from prouie_lib.evaluation.metrics import (
     METRICS_BY_TASK,
     Counts,
@@ -38,16 +39,7 @@ from prouie_lib.evaluation.metrics import (
     prf,
     prf_iepile,
 )
-from prouie_lib.formats.units import make_entity, make_event, make_relation
-from prouie_lib.schema import Record, Structure, empty_structure
-
-# Relation types that mean "no relation" (InstructUIE's loader: ``type == 'NA' or type == ''``).
-NA_RELATION_TYPES = frozenset({"NA", ""})
-
-
-def collapse_casefold(text: str) -> str:
-    """prouie normalization: strip, collapse every whitespace run to one space, casefold."""
-    return " ".join(text.split()).casefold()
+from prouie_lib.schema import NA_RELATION_TYPES, Record, Structure, empty_structure, normalize_text
 
 
 def instructuie_format(text: str) -> str:
@@ -151,7 +143,7 @@ class ProUIEProtocol(Protocol):
     name = "prouie"
 
     def normalize(self, text: str) -> str:
-        return collapse_casefold(text)
+        return normalize_text(text)
 
     def scores(self, counts: Counts) -> dict[str, float]:
         return prf(counts, empty_is_perfect=True)
@@ -336,14 +328,14 @@ def iepile_extract(text: str, task: str) -> Structure:
         for item in values:
             if task == "NER":
                 if isinstance(item, str):
-                    out["entities"].append(make_entity(item, key))
+                    out["entities"].append(schema.entity(item, key))
             elif task == "RE":
                 if not isinstance(item, dict):
                     continue
                 head, tail = item.get("head", ""), item.get("tail", "")
                 if isinstance(head, str) and isinstance(tail, str):
                     types = [item.get(k) if isinstance(item.get(k), str) else "" for k in ("head_type", "tail_type")]
-                    out["relations"].append(make_relation(head, types[0], key, tail, types[1]))
+                    out["relations"].append(schema.relation(head, types[0], key, tail, types[1]))
             elif isinstance(item, dict) and isinstance(item.get("trigger", ""), str):
                 args = []
                 for role, value in item.items():
@@ -352,7 +344,7 @@ def iepile_extract(text: str, task: str) -> Structure:
                     for arg in value if isinstance(value, list) else [value]:
                         if arg != IEPILE_NAN:
                             args.append((role, arg if isinstance(arg, str) else json.dumps(arg)))
-                out["events"].append(make_event(key, item.get("trigger", ""), args))
+                out["events"].append(schema.event(key, item.get("trigger", ""), args))
     return out
 
 

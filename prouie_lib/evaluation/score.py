@@ -35,8 +35,17 @@ from typing import Any
 from prouie_lib.evaluation.metrics import Counts, off_schema_counts, predicted_spans
 from prouie_lib.evaluation.protocols import KIT_EXTENSION, Prediction, Protocol, get_protocol
 from prouie_lib.formats import get_format
-from prouie_lib.formats.units import TASK_FIELD, merge_structures
-from prouie_lib.schema import STRUCTURE_FIELDS, TASKS, Record, RecordError, Structure, empty_structure
+from prouie_lib.formats.units import merge_structures
+from prouie_lib.schema import (
+    STRUCTURE_FIELDS,
+    TASK_FIELD,
+    TASKS,
+    Record,
+    RecordError,
+    Structure,
+    empty_structure,
+    index_by_id,
+)
 
 PREDICTION_KEYS = ("id", "completion", "format", "well_formed", "entities", "relations", "events")
 
@@ -175,20 +184,14 @@ def _task_part(structure: Mapping[str, Any], task: str) -> Structure:
 
 
 def _index_gold(records: Iterable[Record], source: str | None) -> dict[str, Record]:
-    gold: dict[str, Record] = {}
-    for i, record in enumerate(records):
-        rid = record.get("id") if isinstance(record, Mapping) else None
-        if rid is None:
-            raise RecordError("gold record has no id", file=source, record=i + 1, field="id")
+    def check(record: Record, rid: Any) -> None:
         for key in ("dataset", "task", "text"):
             if not isinstance(record.get(key), str):
                 raise RecordError(f"missing or non-string {key!r}", file=source, record=rid, field=key)
         if record["task"] not in TASKS:
             raise RecordError(f"unknown task {record['task']!r}", file=source, record=rid, field="task")
-        if str(rid) in gold:
-            raise RecordError("duplicate gold id", file=source, record=rid, field="id")
-        gold[str(rid)] = record
-    return gold
+
+    return index_by_id(records, file=source, kind="gold", check=check)
 
 
 def _index_predictions(lines: Iterable[Mapping[str, Any]], gold: Mapping[str, Record],

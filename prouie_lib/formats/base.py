@@ -1,4 +1,7 @@
-"""The contract every target format follows: ``render(record) -> str`` and a ``parse`` that never raises."""
+"""The contract every target format follows: ``render(record) -> str`` and a ``parse`` that never raises.
+
+:class:`BaseFormat` holds the part of ``parse`` every format shares (the guard that turns any exception into a
+recorded error, and ``well_formed``); a format implements ``render`` and ``_parse``."""
 
 from __future__ import annotations
 
@@ -57,3 +60,31 @@ class TargetFormat(Protocol):
 
     def parse(self, text: str, labels: Labels, task: str) -> ParseResult:
         """Read a structure back from (possibly broken) model text; never raises."""
+
+
+class BaseFormat:
+    """A target format: subclasses set ``name`` and implement :meth:`render` and :meth:`_parse`.
+
+    ``needs_entity_types`` says whether the format writes RE entity types (it becomes
+    :attr:`ParseResult.typed_relations` of every parse).
+    """
+
+    name: str
+    needs_entity_types: bool = True
+
+    def render(self, record: Record) -> str:
+        raise NotImplementedError
+
+    def parse(self, text: str, labels: Labels, task: str) -> ParseResult:
+        """Read a structure back from (possibly broken) model text; never raises."""
+        result = ParseResult(typed_relations=self.needs_entity_types)
+        try:
+            self._parse(text if isinstance(text, str) else str(text), labels or {}, task, result)
+        except Exception as err:  # noqa: BLE001 - the contract: parse never raises on model text
+            result.errors.append(f"internal parser error: {type(err).__name__}: {err}")
+        result.well_formed = not result.errors
+        return result
+
+    def _parse(self, text: str, labels: Labels, task: str, result: ParseResult) -> None:
+        """Fill ``result`` from ``text`` (a string), appending to ``result.errors`` what cannot be read."""
+        raise NotImplementedError

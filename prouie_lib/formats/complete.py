@@ -9,7 +9,7 @@ Every label of the schema appears once, in schema order, with its (possibly empt
 
 RE items carry the head and tail entity types (so strict RE can be scored); each EE event lists every role
 of its type, with an empty list for a role without arguments. Within a label, units keep record order; exact
-duplicate units are rendered once (see :mod:`prouie_lib.formats.units`). Output is one line of JSON with
+duplicate units are rendered once (see :mod:`prouie_lib.schema`). Output is one line of JSON with
 ``", "``/``": "`` separators and non-ASCII kept. An event type with a role named ``trigger`` cannot be
 rendered (the key would clash) and raises :class:`~prouie_lib.schema.RecordError`.
 
@@ -35,20 +35,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from prouie_lib.formats.base import OFF_SCHEMA, ParseResult
+from prouie_lib import schema
+from prouie_lib.formats.base import OFF_SCHEMA, BaseFormat, ParseResult
 from prouie_lib.formats.cleanup import strip_eos, strip_fence
 from prouie_lib.formats.lenient_json import JsonObject, read_json
-from prouie_lib.formats.units import (
-    check_task,
-    entity_types,
-    event_roles,
-    make_entity,
-    make_event,
-    make_relation,
-    renderable_units,
-    task_labels,
-)
-from prouie_lib.schema import Labels, Record, RecordError
+from prouie_lib.formats.units import renderable_units
+from prouie_lib.schema import Labels, Record, RecordError, check_task, entity_types, event_roles, task_labels
 
 TRIGGER_KEY = "trigger"
 RELATION_KEYS = ("head", "head_type", "tail", "tail_type")
@@ -62,7 +54,7 @@ _DESCRIPTIONS = {
 }
 
 
-class CompleteFormat:
+class CompleteFormat(BaseFormat):
     """Explicit, exhaustive JSON: every schema label, in order, with its possibly empty list."""
 
     name = "complete"
@@ -103,15 +95,6 @@ class CompleteFormat:
 
     # ---- parse -------------------------------------------------------------------------------------------
 
-    def parse(self, text: str, labels: Labels, task: str) -> ParseResult:
-        result = ParseResult()
-        try:
-            self._parse(text if isinstance(text, str) else str(text), labels or {}, task, result)
-        except Exception as err:  # noqa: BLE001 - the contract: parse never raises on model text
-            result.errors.append(f"internal parser error: {type(err).__name__}: {err}")
-        result.well_formed = not result.errors
-        return result
-
     def _parse(self, text: str, labels: Labels, task: str, result: ParseResult) -> None:
         check_task(task)
         body = strip_fence(strip_eos(text))
@@ -145,7 +128,7 @@ class CompleteFormat:
                 if task == "NER":
                     span = _span(item, f"{key!r} item", result)
                     if span is not None:
-                        entity = make_entity(span, key)
+                        entity = schema.entity(span, key)
                         if not known:
                             entity[OFF_SCHEMA] = True
                             result.dropped_labels += 1
@@ -209,7 +192,7 @@ def _relation(item: Any, rtype: str, labels: Labels, result: ParseResult) -> dic
         elif known and not value.strip():
             result.errors.append(f"{rtype!r} item: empty {key} (the schema lists entity types)")
         types.append(value)
-    rel = make_relation(head, types[0], rtype, tail, types[1])
+    rel = schema.relation(head, types[0], rtype, tail, types[1])
     if known and any(t and t not in known for t in types):
         rel[OFF_SCHEMA] = True
         result.dropped_labels += 1
@@ -245,7 +228,7 @@ def _event(item: Any, etype: str, roles: list[str] | None, result: ParseResult) 
     missing = [role for role in roles or [] if role not in seen]
     if missing:
         result.errors.append(f"{etype!r} event {trigger!r}: missing roles {missing}")
-    event = make_event(etype, trigger, arguments)
+    event = schema.event(etype, trigger, arguments)
     for arg in event["arguments"]:
         if arg["role"] in off_roles:
             arg[OFF_SCHEMA] = True

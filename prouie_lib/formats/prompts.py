@@ -20,15 +20,8 @@ from collections.abc import Sequence
 
 from prouie_lib.formats import get_format
 from prouie_lib.formats.base import TargetFormat
-from prouie_lib.formats.units import (
-    check_task,
-    entity_types,
-    event_roles,
-    merge_structures,
-    restrict_record,
-    task_labels,
-)
-from prouie_lib.schema import Record
+from prouie_lib.formats.units import merge_structures, restrict_record
+from prouie_lib.schema import Record, check_task, entity_types, event_roles, task_labels
 
 DEFAULT_SYSTEM = "You extract information from text and answer exactly in the requested format."
 # IEPile's defaults for --split_num: 6 labels per instruction for NER, 4 for the other tasks.

@@ -1,10 +1,10 @@
-"""What every target format shares: the task's part of a record, unit keys, de-duplication, schema checks.
+"""What the target formats share beyond :mod:`prouie_lib.schema`: canonical unit keys, structures rebuilt from
+keys, merging, and the schema checks a record passes before it is rendered.
 
-A *unit* is one extracted item of a task: an entity (NER), a relation (RE) or an event (EE). Formats render
-and parse only the task's part of a structure (``entities`` for NER, ``relations`` for RE, ``events`` for
-EE); the other lists stay empty. Units are compared on text, type and role only: offsets never take part.
-Two units with the same key are *exact duplicates*: a format renders only the first of them (so two mentions
-of "Paris" as a location become one unit), and an event's duplicate arguments are rendered once.
+Formats render and parse only the task's part of a structure (``entities`` for NER, ``relations`` for RE,
+``events`` for EE); the other lists stay empty. A format renders exact duplicate units once (so two mentions of
+"Paris" as a location become one unit), and an event's duplicate arguments once. Units, their keys and the
+label schema helpers live in :mod:`prouie_lib.schema`.
 """
 
 from __future__ import annotations
@@ -12,103 +12,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from prouie_lib.schema import TASKS, Labels, Record, RecordError, Structure, empty_structure
-
-TASK_FIELD: dict[str, str] = {"NER": "entities", "RE": "relations", "EE": "events"}
-
-EntityKey = tuple[str, str]
-RelationKey = tuple[str, str, str, str, str]
-EventKey = tuple[str, str, tuple[tuple[str, str], ...]]
-
-
-def check_task(task: str) -> str:
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; expected one of {list(TASKS)}")
-    return task
-
-
-def unique(items: Iterable[Any]) -> list[Any]:
-    """Items in first-seen order without repeats."""
-    seen: set[Any] = set()
-    out = []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            out.append(item)
-    return out
-
-
-def entity_types(labels: Labels) -> list[str]:
-    return unique(labels.get("entity_types") or [])
-
-
-def relation_types(labels: Labels) -> list[str]:
-    return unique(labels.get("relation_types") or [])
-
-
-def event_roles(labels: Labels) -> dict[str, list[str]]:
-    """Event type → its roles, in schema order, without repeats."""
-    return {etype: unique(roles or []) for etype, roles in (labels.get("event_types") or {}).items()}
-
-
-def task_labels(labels: Labels, task: str) -> list[str]:
-    """The task's own label names: entity types (NER), relation types (RE) or event types (EE)."""
-    check_task(task)
-    if task == "NER":
-        return entity_types(labels)
-    if task == "RE":
-        return relation_types(labels)
-    return list(event_roles(labels))
-
-
-# ---- unit keys -------------------------------------------------------------------------------------------
-
-
-def entity_key(entity: dict[str, Any]) -> EntityKey:
-    return (entity["type"], entity["text"])
-
-
-def relation_key(relation: dict[str, Any]) -> RelationKey:
-    head, tail = relation["head"], relation["tail"]
-    return (relation["type"], head["text"], head.get("type") or "", tail["text"], tail.get("type") or "")
-
-
-def argument_pairs(event: dict[str, Any]) -> list[tuple[str, str]]:
-    """An event's (role, text) pairs in record order, exact duplicates removed."""
-    return unique((arg["role"], arg["text"]) for arg in event.get("arguments") or [])
-
-
-def event_key(event: dict[str, Any]) -> EventKey:
-    return (event["type"], event["trigger"]["text"], tuple(sorted(argument_pairs(event))))
-
-
-def unit_key(task: str, unit: dict[str, Any]) -> tuple:
-    if task == "NER":
-        return entity_key(unit)
-    if task == "RE":
-        return relation_key(unit)
-    return event_key(unit)
-
-
-def task_units(structure: Structure | Record, task: str) -> list[dict[str, Any]]:
-    return list(structure.get(TASK_FIELD[check_task(task)]) or [])
-
-
-def dedup_units(task: str, units: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Units without exact duplicates (first occurrence kept, record order)."""
-    seen: set[tuple] = set()
-    out = []
-    for unit in units:
-        key = unit_key(task, unit)
-        if key not in seen:
-            seen.add(key)
-            out.append(unit)
-    return out
+from prouie_lib.schema import (
+    TASK_FIELD,
+    Labels,
+    Record,
+    RecordError,
+    Structure,
+    check_task,
+    dedup_units,
+    empty_structure,
+    entity,
+    entity_types,
+    event,
+    event_roles,
+    relation,
+    task_labels,
+    unique,
+    unit_key,
+    units_of,
+)
 
 
 def canonical(structure: Structure | Record, task: str) -> list[tuple]:
     """The task part of a structure as a sorted, duplicate-free list of unit keys (offsets ignored)."""
-    return sorted({unit_key(task, unit) for unit in task_units(structure, task)})
+    return sorted({unit_key(task, unit) for unit in units_of(structure, task)})
 
 
 def structure_from_keys(task: str, keys: Iterable[tuple]) -> Structure:
@@ -116,25 +43,12 @@ def structure_from_keys(task: str, keys: Iterable[tuple]) -> Structure:
     out = empty_structure()
     for key in keys:
         if task == "NER":
-            out["entities"].append(make_entity(key[1], key[0]))
+            out["entities"].append(entity(key[1], key[0]))
         elif task == "RE":
-            out["relations"].append(make_relation(key[1], key[2], key[0], key[3], key[4]))
+            out["relations"].append(relation(key[1], key[2], key[0], key[3], key[4]))
         else:
-            out["events"].append(make_event(key[0], key[1], list(key[2])))
+            out["events"].append(event(key[0], key[1], list(key[2])))
     return out
-
-
-def make_entity(text: str, type_: str) -> dict[str, Any]:
-    return {"text": text, "type": type_, "start": None, "end": None}
-
-
-def make_relation(head: str, head_type: str, type_: str, tail: str, tail_type: str) -> dict[str, Any]:
-    return {"head": make_entity(head, head_type), "type": type_, "tail": make_entity(tail, tail_type)}
-
-
-def make_event(type_: str, trigger: str, arguments: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    return {"type": type_, "trigger": {"text": trigger, "start": None, "end": None},
-            "arguments": [{"role": role, "text": text, "start": None, "end": None} for role, text in arguments]}
 
 
 def merge_structures(structures: Iterable[Structure]) -> Structure:
@@ -163,7 +77,7 @@ def renderable_units(record: Record) -> list[dict[str, Any]]:
     labels = record.get("labels") or {}
     rid = record.get("id")
     field = TASK_FIELD[task]
-    units = task_units(record, task)
+    units = units_of(record, task)
     allowed = set(task_labels(labels, task))
     etypes = set(entity_types(labels))
     roles = event_roles(labels)
@@ -218,5 +132,5 @@ def restrict_record(record: Record, label_subset: Sequence[str]) -> Record:
     out = dict(record)
     out["labels"] = labels
     field = TASK_FIELD[task]
-    out[field] = [unit for unit in task_units(record, task) if unit.get("type") in keep]
+    out[field] = [unit for unit in units_of(record, task) if unit.get("type") in keep]
     return out

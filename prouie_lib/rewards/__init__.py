@@ -6,8 +6,9 @@ from prouie_lib.rewards.baselines import ExactMatchReward, FormatReward, StrictF
 from prouie_lib.rewards.registry import REWARDS, describe_rewards, get_reward, register_reward
 from prouie_lib.rewards.replay import read_traces, replay_traces, summarize_replay
 from prouie_lib.rewards.sfr import DEFAULT_STEP_WEIGHTS, SFRConfig, StepwiseReward
+from prouie_lib.rewards.steps import TASK_STEPS, prepare_gold, task_units
 from prouie_lib.rewards.trl_adapter import TrlRewardFunction, completion_text, make_trl_reward_funcs
-from prouie_lib.rewards.units import TASK_STEPS, normalize_text, prepare_gold, task_units
+from prouie_lib.schema import normalize_text
 
 __all__ = [
     "DEFAULT_STEP_WEIGHTS", "REWARDS", "TASK_STEPS", "ExactMatchReward", "FormatReward", "FunctionReward",

@@ -23,7 +23,7 @@ from typing import Any
 from prouie_lib.formats.base import ParseResult
 from prouie_lib.rewards.base import Reward, RewardResult
 from prouie_lib.rewards.sfr import RE_ENTITY_TYPES_MODES, relation_types_active
-from prouie_lib.rewards.units import STRICT_STEPS, PreparedGold, TaskUnits, prepare_gold, task_units
+from prouie_lib.rewards.steps import STRICT_STEPS, PreparedGold, TaskUnits, prepare_gold, task_units
 from prouie_lib.schema import Record
 
 

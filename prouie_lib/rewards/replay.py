@@ -21,7 +21,7 @@ from typing import Any
 
 from prouie_lib.rewards.base import Reward
 from prouie_lib.rewards.registry import get_reward
-from prouie_lib.rewards.units import prepare_gold
+from prouie_lib.rewards.steps import prepare_gold
 from prouie_lib.schema import RecordError
 
 TRACE_FIELDS: tuple[str, ...] = ("completion", "format", "gold")

@@ -11,7 +11,7 @@ Formula (for one completion ``c`` against gold record ``g`` of task ``T``)::
         total = floor                              # components: format = 0, step F1s still reported
     penalties = p_hall · n_hallucinated + p_label · n_off_schema
 
-* ``steps(T)`` are the task's unit steps, coarse → strict (see :mod:`prouie_lib.rewards.units`):
+* ``steps(T)`` are the task's unit steps, coarse → strict (see :mod:`prouie_lib.rewards.steps`):
   NER ``entity_span → entity_type``; RE ``pair → relation (→ relation_entity_types)``;
   EE ``trigger → event_type → argument → argument_role``. EE argument units are *tied* to their event's
   trigger and type (the evaluation reports this rule as ``ee_arg_id_tied``/``ee_arg_cls_tied``, next to
@@ -97,7 +97,7 @@ from typing import Any
 
 from prouie_lib.formats.base import ParseResult
 from prouie_lib.rewards.base import Reward, RewardResult
-from prouie_lib.rewards.units import (
+from prouie_lib.rewards.steps import (
     ALL_STEPS,
     TASK_STEPS,
     PreparedGold,

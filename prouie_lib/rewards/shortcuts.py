@@ -23,8 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from prouie_lib.formats.streamlined import StreamlinedFormat, escape_label, escape_span
-from prouie_lib.formats.units import TASK_FIELD, argument_pairs, dedup_units, event_roles, task_labels
-from prouie_lib.schema import Record
+from prouie_lib.schema import TASK_FIELD, Record, argument_pairs, dedup_units, event_roles, task_labels
 
 FMT = "streamlined"
 HALLUCINATED_SPAN = "zzyzx qwv"

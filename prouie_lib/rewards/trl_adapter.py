@@ -24,7 +24,7 @@ from typing import Any
 
 from prouie_lib.rewards.base import Reward, RewardResult
 from prouie_lib.rewards.registry import get_reward
-from prouie_lib.rewards.units import PreparedGold, prepare_gold
+from prouie_lib.rewards.steps import PreparedGold, prepare_gold
 from prouie_lib.schema import TASKS, RecordError
 
 _GOLD_JSON_CACHE: OrderedDict[str, PreparedGold] = OrderedDict()

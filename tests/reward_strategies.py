@@ -7,6 +7,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from prouie_lib.schema import TASK_FIELD
+
 WORDS = ["Barack", "Obama", "visited", "Paris", "in", "May", "IBM", "hired", "Ann", "Lee", "the",
          "drug", "aspirin", "caused", "rash", "after", "two", "days", "New", "York"]
 ENTITY_TYPES = ["person", "location", "organization", "misc"]
@@ -65,7 +67,7 @@ def structure(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def gold_units(record: dict[str, Any]) -> list[dict[str, Any]]:
     """The task's top-level gold units (entities / relations / events)."""
-    key = {"NER": "entities", "RE": "relations", "EE": "events"}[record["task"]]
+    key = TASK_FIELD[record["task"]]
     return copy.deepcopy(record[key])
 
 
