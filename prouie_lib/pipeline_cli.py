@@ -6,13 +6,15 @@ import argparse
 
 
 def _pipeline(args: argparse.Namespace) -> int:
-    from prouie_lib.analysis.report import ablation_table
-    from prouie_lib.config import load_config
-    from prouie_lib.pipeline import run_pipeline
+    from prouie_lib.config import load_config, preflight
     from prouie_lib.stages.cli import parse_overrides
 
     config = load_config(args.config, parse_overrides(args.set))
-    report = run_pipeline(config, fresh=args.fresh)
+    preflight(config, source=str(args.config))  # before the heavy imports: a bad config fails in a second
+    from prouie_lib.analysis.report import ablation_table
+    from prouie_lib.pipeline import run_pipeline
+
+    report = run_pipeline(config, fresh=args.fresh, rerun_from=args.rerun_from, source=str(args.config))
     print(f"\nAblation ({config.run_dir}):\n")
     print(ablation_table(config.run_dir, list(config.stages)))
     print(f"\nreport: {report}")
@@ -20,8 +22,16 @@ def _pipeline(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("pipeline", help="run base → CM → SA → DE → report (resumes finished stages)")
+    from prouie_lib.rundir import STAGES
+
+    parser = sub.add_parser("pipeline", help="run base → CM → SA → DE → report (resumes finished stages)",
+                            description="Run every configured stage and write the report. Finished stages are "
+                                        "skipped and an interrupted one resumes from its last complete checkpoint; "
+                                        "a stage whose config changed stops the run (see docs/reliability.md).")
     parser.add_argument("--config", required=True, help="run config YAML (see configs/)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field")
-    parser.add_argument("--fresh", action="store_true", help="delete the run directory first")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--fresh", action="store_true", help="delete the run directory first")
+    what.add_argument("--rerun-from", choices=list(STAGES), metavar="STAGE",
+                      help=f"recompute this stage and every stage after it ({', '.join(STAGES)})")
     parser.set_defaults(func=_pipeline)

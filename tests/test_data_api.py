@@ -57,10 +57,14 @@ def _records(tmp_path: Path) -> list[dict]:
 
 def test_registry_names_and_errors():
     assert get_spec("conll04") is DATASETS["CoNLL04"]
-    with pytest.raises(ValueError, match="unknown dataset 'nope'.*CoNLL04.*GENIA2011-GE"):
+    with pytest.raises(ValueError, match="unknown dataset 'nope'; `prouie data list` shows the"):
         get_spec("nope")
+    with pytest.raises(ValueError, match="unknown dataset 'conll4'; did you mean .*CoNLL04"):
+        get_spec("conll4")
     with pytest.raises(ValueError, match="no existing file or folder"):
         load_examples("nope", "train")
+    with pytest.raises(FileNotFoundError, match="data/nope: no such file or folder"):
+        load_examples("data/nope", "train")
     with pytest.raises(ValueError, match="has no split 'foo'; splits: train, dev, test"):
         get_spec("CoNLL04").files("foo")
     assert get_spec("CoNLL04").split_name("devel") == "dev"

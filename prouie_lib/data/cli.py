@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     convert.add_argument("dataset", metavar="NAME_OR_PATH", help="registry name or a dataset folder/file")
     convert.add_argument("--split", required=True)
     convert.add_argument("--out", required=True, metavar="FILE.jsonl")
-    convert.add_argument("--limit", type=int, help="write at most this many records")
+    convert.add_argument("--limit", type=int, help="write at most this many records (>= 0)")
     _common(convert)
     convert.set_defaults(func=_convert)
 
@@ -52,11 +52,30 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StrictHint:
+    """Re-raise a record error of strict reading with a pointer to ``--lenient`` (the error names file and record)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, err, tb) -> bool:
+        from prouie_lib.schema import RecordError
+
+        if isinstance(err, RecordError) and self.args.lenient is not True and "--lenient" not in err.reason:
+            raise RecordError(f"{err.reason} (--lenient repairs or drops such records and counts them)",
+                              file=err.file, record=err.record, field=err.field) from err
+        return False
+
+
 def _stats(args: argparse.Namespace) -> int:
     from prouie_lib.data.stats import collect_stats, format_stats
 
-    stats, reports = collect_stats(args.dataset, args.split, data_root=args.data_root, lenient=args.lenient,
-                                   fmt=args.fmt, verbalize=not args.raw_labels)
+    with _StrictHint(args):
+        stats, reports = collect_stats(args.dataset, args.split, data_root=args.data_root, lenient=args.lenient,
+                                       fmt=args.fmt, verbalize=not args.raw_labels)
     print(json.dumps(stats, ensure_ascii=False) if args.json else format_stats(stats, reports))
     return 0
 
@@ -65,8 +84,9 @@ def _convert(args: argparse.Namespace) -> int:
     from prouie_lib.data.io import write_jsonl
     from prouie_lib.data.loading import load_split
 
-    result = load_split(args.dataset, args.split, data_root=args.data_root, lenient=args.lenient, fmt=args.fmt,
-                        limit=args.limit, verbalize=not args.raw_labels)
+    with _StrictHint(args):
+        result = load_split(args.dataset, args.split, data_root=args.data_root, lenient=args.lenient,
+                            fmt=args.fmt, limit=args.limit, verbalize=not args.raw_labels)
     n = write_jsonl(result.records, args.out)
     print(f"wrote {n} records of {result.spec.name}/{result.split} to {args.out} ({result.report.summary()})")
     return 0

@@ -18,24 +18,35 @@ def ordered(record: dict[str, Any]) -> Record:
     return out
 
 
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a UTF-8 text file; bytes that are not UTF-8 raise a RecordError naming the file."""
+    number = 0
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            for number, line in enumerate(handle, start=1):
+                yield number, line
+    except UnicodeDecodeError as err:
+        raise RecordError(f"not UTF-8 text (byte {err.object[err.start]:#04x}); is it the right file?",
+                          file=str(path), record=f"line {number + 1}") from None
+
+
 def iter_json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` for every non-blank line of any JSON Lines file (predictions, traces, logs).
 
     A line that is not valid JSON or not an object raises a RecordError naming the file and the line.
     """
     path = Path(path)
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise RecordError(f"invalid JSON: {err.msg}", file=str(path), record=f"line {number}") from None
-            if not isinstance(value, dict):
-                raise RecordError(f"expected a JSON object, got {type(value).__name__}", file=str(path),
-                                  record=f"line {number}")
-            yield number, value
+    for number, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise RecordError(f"invalid JSON: {err.msg}", file=str(path), record=f"line {number}") from None
+        if not isinstance(value, dict):
+            raise RecordError(f"expected a JSON object, got {type(value).__name__}", file=str(path),
+                              record=f"line {number}")
+        yield number, value
 
 
 def read_jsonl(path: str | Path, *, lenient: bool = False, report: ValidationReport | None = None,
@@ -49,26 +60,25 @@ def read_jsonl(path: str | Path, *, lenient: bool = False, report: ValidationRep
     report = report if report is not None else ValidationReport()
     records: list[Record] = []
     index = 0
-    with open(path, encoding="utf-8-sig") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{index} (line {lineno})"
-            index += 1
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                error = RecordError(f"invalid JSON: {err.msg} (column {err.colno})", file=str(path), record=where,
-                                    field="json")
-                if not lenient:
-                    raise error from None
-                report.add("dropped", "record", error)
-                continue
-            record = validate_record(obj, file=str(path), record_index=where, lenient=lenient, report=report)
-            if record is not None:
-                records.append(ordered(record))
-                if limit is not None and len(records) >= limit:
-                    break
+    for lineno, line in _lines(path):
+        if not line.strip():
+            continue
+        where = f"{index} (line {lineno})"
+        index += 1
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            error = RecordError(f"invalid JSON: {err.msg} (column {err.colno})", file=str(path), record=where,
+                                field="json")
+            if not lenient:
+                raise error from None
+            report.add("dropped", "record", error)
+            continue
+        record = validate_record(obj, file=str(path), record_index=where, lenient=lenient, report=report)
+        if record is not None:
+            records.append(ordered(record))
+            if limit is not None and len(records) >= limit:
+                break
     return records
 
 

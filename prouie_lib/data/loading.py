@@ -110,8 +110,11 @@ def resolve(name_or_path: str | Path, *, fmt: str | None = None, split: str | No
             if len(same) == 1:
                 return same[0]
         return spec_from_path(path, fmt, split)
+    text = str(name_or_path)
+    if not isinstance(name_or_path, str) or text.startswith((".", "/", "~")) or "/" in text or "\\" in text:
+        raise FileNotFoundError(f"{text}: no such file or folder (and no registered dataset of that name)")
     try:
-        get_spec(str(name_or_path))
+        get_spec(text)
     except ValueError as err:
         raise ValueError(f"{err}; and {name_or_path!r} is no existing file or folder") from None
     raise AssertionError("unreachable")

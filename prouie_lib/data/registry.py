@@ -244,10 +244,16 @@ def find_spec(name: str) -> DatasetSpec | None:
 
 
 def get_spec(name: str) -> DatasetSpec:
-    """The registered dataset ``name`` (case-insensitive); a ValueError listing known names otherwise."""
+    """The registered dataset ``name`` (case-insensitive); otherwise a ValueError naming close matches."""
     spec = find_spec(name)
     if spec is None:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS, key=str.lower))}")
+        import difflib
+
+        close = difflib.get_close_matches(name.lower(), [n.lower() for n in DATASETS], n=3, cutoff=0.6)
+        names = [n for n in sorted(DATASETS, key=str.lower) if n.lower() in close]
+        hint = f"did you mean {', '.join(names)}? " if names else ""
+        raise ValueError(f"unknown dataset {name!r}; {hint}`prouie data list` shows the {len(DATASETS)} "
+                         "registered names")
     return spec
 
 

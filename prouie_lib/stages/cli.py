@@ -10,12 +10,19 @@ import yaml
 
 def parse_overrides(items: list[str] | None) -> dict:
     """``--set cm.trainer.max_steps=2`` → ``{"cm.trainer.max_steps": 2}`` (values parsed as YAML)."""
+    from prouie_lib.schema import RecordError
+
     overrides = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
+        if not sep or not key.strip() or any(not part for part in key.split(".")):
+            raise RecordError(f"expects KEY=VALUE with a dotted KEY such as cm.trainer.max_steps=2, got {item!r}",
+                              field="--set")
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise RecordError(f"{key}: value {value!r} is not valid YAML ({problem})", field="--set") from None
     return overrides
 
 
@@ -27,11 +34,15 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from prouie_lib.config import load_config
-    from prouie_lib.stages import run_stage
+    from prouie_lib.config import load_config, preflight
 
     config = load_config(args.config, parse_overrides(args.set))
-    scores = run_stage(args.stage, config, resume=args.resume)
+    preflight(config, source=str(args.config))  # before the heavy imports: a bad config fails in a second
+    from prouie_lib.stages import run_stage
+    from prouie_lib.stages.common import graceful_interrupts
+
+    with graceful_interrupts():
+        scores = run_stage(args.stage, config, resume=args.resume)
     print(json.dumps({"stage": args.stage, "run_dir": str(config.stage_dir(args.stage)),
                       "macro": scores.get("macro", {})}, indent=2))
     return 0

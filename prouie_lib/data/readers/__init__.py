@@ -78,11 +78,13 @@ def detect_format(path: Path) -> str:
         if len(formats) == 1:
             return formats[0]
         if formats:
-            raise ValueError(f"{path}: files in several formats ({', '.join(formats)}); load one file, or pass fmt=")
+            raise ValueError(f"{path}: files in several formats ({', '.join(formats)}); load one file, or pass "
+                             "--format (fmt= in Python)")
         subdirs = sorted(p.name for p in path.iterdir() if p.is_dir())
         hint = f"; it has sub-folders {', '.join(subdirs)} (pick one)" if subdirs else ""
         raise ValueError(f"{path}: no split file in a known format{hint}")
     fmt = detect_file_format(path)
     if fmt is None:
-        raise ValueError(f"{path}: cannot detect the format; pass fmt= one of {', '.join(FORMATS)}")
+        raise ValueError(f"{path}: cannot detect the format; pass --format (fmt= in Python), one of "
+                         f"{', '.join(FORMATS)}")
     return fmt

@@ -64,9 +64,13 @@ class ReadContext:
 
 
 def read_text(path: Path) -> str:
-    """A text file as UTF-8 (a BOM is dropped), with universal newlines."""
-    with open(path, encoding="utf-8-sig", newline=None) as handle:
-        return handle.read()
+    """A text file as UTF-8 (a BOM is dropped), with universal newlines; other bytes raise a RecordError."""
+    try:
+        with open(path, encoding="utf-8-sig", newline=None) as handle:
+            return handle.read()
+    except UnicodeDecodeError as err:
+        raise RecordError(f"not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start})",
+                          file=str(path)) from None
 
 
 def load_json(path: Path, ctx: ReadContext) -> Any:

@@ -7,7 +7,9 @@ columns all read. ``-DOCSTART-`` lines separate documents and are skipped. Tags 
 between two adjacent mentions of one type) decode with one rule: ``B-X`` always opens a mention,
 ``I-X`` continues an open ``X`` mention and otherwise opens one. The sentence text is the tokens
 joined by single spaces; offsets point into it. A malformed line drops its whole sentence in
-lenient mode.
+lenient mode. A token that is empty or only whitespace (tweet corpora have lines such as ``\tO`` and
+`` \tO``) carries no text: strict mode rejects it (the message points to ``--lenient``), lenient mode
+skips the token, counts one repair and keeps the sentence.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from prouie_lib.data.readers.base import RawRecord, ReadContext, join_tokens, read_text
+from prouie_lib.schema import RecordError
 
 NAME = "bio"
 DEFAULT_TASK = "NER"
@@ -60,13 +63,15 @@ def decode(tokens: list[str], tags: list[str]) -> list[dict]:
 def read(path: Path, ctx: ReadContext) -> Iterator[RawRecord]:
     tokens: list[str] = []
     tags: list[str] = []
-    first_line, bad = 0, None
+    first_line, bad, skipped = 0, None, 0
     index = 0
 
     def flush() -> RawRecord | None:
-        nonlocal index
+        nonlocal index, bad
         where = f"{index} (line {first_line})"
         index += 1
+        if bad is None and not tokens:  # every token was whitespace (each skip counted as a repair)
+            bad = ("no token with text left after skipping whitespace-only tokens", "tokens")
         if bad is not None:
             message, field_name = bad
 
@@ -80,13 +85,13 @@ def read(path: Path, ctx: ReadContext) -> Iterator[RawRecord]:
     for lineno, line in enumerate(read_text(path).split("\n"), 1):
         parts = line.split("\t") if "\t" in line else line.split()
         if not line.strip() or parts[0] == "-DOCSTART-":
-            if tokens or bad is not None:
+            if tokens or bad is not None or skipped:
                 raw = flush()
                 if raw is not None:
                     yield raw
-            tokens, tags, bad = [], [], None
+            tokens, tags, bad, skipped = [], [], None, 0
             continue
-        if not tokens and bad is None:
+        if not tokens and bad is None and not skipped:
             first_line = lineno
         if bad is not None:
             continue
@@ -96,12 +101,20 @@ def read(path: Path, ctx: ReadContext) -> Iterator[RawRecord]:
                    f"tokens[{position}].tag")
         elif not _TAG.match(parts[-1]):
             bad = (f"line {lineno}: tag {parts[-1]!r} is not O, B-TYPE or I-TYPE", f"tokens[{position}].tag")
-        elif not parts[0]:
-            bad = (f"line {lineno}: empty token", f"tokens[{position}].token")
+        elif not parts[0].strip():
+            message = (f"line {lineno}: empty or whitespace-only token {parts[0]!r} (no text; --lenient skips such "
+                       "tokens and counts a repair)")
+            if ctx.lenient:
+                ctx.report.add("repaired", "token", RecordError(
+                    f"line {lineno}: skipped empty or whitespace-only token {parts[0]!r} (tag {parts[-1]})",
+                    file=ctx.file, record=f"{index} (line {first_line})", field=f"tokens[{position}].token"))
+                skipped += 1
+            else:
+                bad = (message, f"tokens[{position}].token")
         else:
             tokens.append(parts[0])
             tags.append(parts[-1])
-    if tokens or bad is not None:
+    if tokens or bad is not None or skipped:
         raw = flush()
         if raw is not None:
             yield raw
