@@ -7,25 +7,45 @@ import time
 from pathlib import Path
 
 from prouie_lib.analysis.report import ablation_table, write_report
-from prouie_lib.config import RunConfig
-from prouie_lib.rundir import stage_done
+from prouie_lib.config import ConfigError, RunConfig, check_fingerprint, preflight
+from prouie_lib.rundir import STAGES, stage_done
 
-__all__ = ["ablation_table", "run_pipeline", "write_report"]  # the report lives in analysis.report
+__all__ = ["ablation_table", "preflight", "run_pipeline", "write_report"]  # the report lives in analysis.report
 
 
-def run_pipeline(config: RunConfig, *, fresh: bool = False, progress=print) -> Path:
-    """Run every configured stage (skipping finished ones, continuing a partial one) and write report.md."""
+def run_pipeline(config: RunConfig, *, fresh: bool = False, rerun_from: str | None = None, progress=print,
+                 source: str | None = None) -> Path:
+    """Run every configured stage (skipping finished ones, continuing a partial one) and write report.md.
+
+    Before any stage starts: :func:`preflight`, then every existing stage folder's fingerprint is compared with the
+    config (a changed stage stops the run with a :class:`~prouie_lib.config.StaleStageError`). ``rerun_from``
+    deletes that stage's folder and those of the stages after it first, so they are computed again. SIGINT/SIGTERM
+    stop the run resumably (:class:`prouie_lib.stages.common.Interrupted`).
+    """
     from prouie_lib.stages import run_stage
+    from prouie_lib.stages.common import graceful_interrupts
 
+    preflight(config, source=source)
+    if rerun_from is not None and rerun_from not in config.stages:
+        raise ConfigError(f"--rerun-from {rerun_from}: not one of the configured stages {list(config.stages)}",
+                          file=source, field="stages")
     if fresh and config.run_dir.exists():
         shutil.rmtree(config.run_dir)
+    if rerun_from is not None:
+        for stage in STAGES[STAGES.index(rerun_from):]:
+            if config.stage_dir(stage).exists():
+                progress(f"[pipeline] {stage}: removed for --rerun-from {rerun_from}")
+                shutil.rmtree(config.stage_dir(stage))
     for stage in config.stages:
-        stage_dir = config.stage_dir(stage)
-        if stage_done(stage_dir):
-            progress(f"[pipeline] {stage}: done already ({stage_dir}), skipped")
-            continue
-        progress(f"[pipeline] {stage}: running")
-        start = time.time()
-        run_stage(stage, config, resume=stage_dir.exists())
-        progress(f"[pipeline] {stage}: finished in {time.time() - start:.0f} s")
-    return write_report(config)
+        check_fingerprint(config, stage)
+    with graceful_interrupts():
+        for stage in config.stages:
+            stage_dir = config.stage_dir(stage)
+            if stage_done(stage_dir):
+                progress(f"[pipeline] {stage}: done already ({stage_dir}), skipped")
+                continue
+            progress(f"[pipeline] {stage}: running")
+            start = time.time()
+            run_stage(stage, config, resume=stage_dir.exists())
+            progress(f"[pipeline] {stage}: finished in {time.time() - start:.0f} s")
+        return write_report(config)

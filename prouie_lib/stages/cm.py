@@ -190,8 +190,8 @@ def run_cm(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
         "phases": [{"phase": name, "start_step": s, "end_step": e, "examples": len(phase_rows),
                     "tasks": sorted({r["task"] for r in phase_rows})} for name, s, e, phase_rows in boundaries]})
     finish_stage_model(model, tokenizer, stage_dir, config.model.backbone)
-    remove_checkpoints(stage_dir, cm.trainer)
     train_seconds = time.time() - start
     scores = evaluate_stage(model, tokenizer, config, stage_dir, cm.format)
     record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
+    remove_checkpoints(stage_dir, cm.trainer)  # after evaluation: a resume during it needs them
     return scores

@@ -86,8 +86,8 @@ def run_control(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
         "phases": [{"phase": "sft", "start_step": 0, "end_step": steps, "examples": len(rows)}],
         "budget": budget, "format": fmt, "train_examples": len(rows), "dropped_long_prompts": dropped})
     finish_stage_model(model, tokenizer, stage_dir, config.model.backbone)
-    remove_checkpoints(stage_dir, trainer_cfg)
     train_seconds = time.time() - start
     scores = evaluate_stage(model, tokenizer, config, stage_dir, fmt)
     record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
+    remove_checkpoints(stage_dir, trainer_cfg)  # after evaluation: a resume during it needs them
     return scores

@@ -28,6 +28,8 @@ from prouie_lib.schema import Record
 from prouie_lib.stages.common import (
     KillAfterStepCallback,
     LogHistoryCallback,
+    StopOnSignalCallback,
+    checkpoint_step,
     evaluate_stage,
     filter_long_prompts,
     input_stage,
@@ -36,11 +38,15 @@ from prouie_lib.stages.common import (
     lora_config,
     prepare_stage_dir,
     prompt_messages,
+    quiet_tied_lm_head,
     record_timing,
     rewrite_log_history,
     seed_everything,
     trainer_kwargs,
+    training_loop,
+    truncate_log,
     write_json,
+    write_text_atomic,
 )
 from prouie_lib.stages.sft_phase import finish_stage_model, remove_checkpoints
 
@@ -218,10 +224,11 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     if checkpoint is None:
         for path in (trace_path, log_path, probe_path):
             path.unlink(missing_ok=True)
-    else:  # drop traces and probes written after the checkpoint we resume from
-        _truncate_steps(trace_path, int(Path(checkpoint).name.split("-")[-1]), keep_equal=False)
-        _truncate_steps(probe_path, int(Path(checkpoint).name.split("-")[-1]), keep_equal=True)
-    callbacks = [LogHistoryCallback(log_path), KillAfterStepCallback()]
+    else:  # drop traces, probes and log entries written after the checkpoint we resume from
+        _truncate_steps(trace_path, checkpoint_step(checkpoint), keep_equal=False)
+        _truncate_steps(probe_path, checkpoint_step(checkpoint), keep_equal=True)
+        truncate_log(log_path, checkpoint_step(checkpoint))
+    callbacks = [LogHistoryCallback(log_path), StopOnSignalCallback(), KillAfterStepCallback()]
     if config.de.probe_size > 0:
         probe = select_probe(config)
         if probe:
@@ -230,30 +237,31 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
 
     use_compact_lm_head(config.de.trainer.compact_lm_head)
     trainer = TracingGRPOTrainer(
-        model=model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / "checkpoints"),
+        model=model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / rundir.CHECKPOINTS),
         train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(config),
         callbacks=callbacks, trace_path=trace_path, reward_name=config.de.reward,
     )
     train_start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=checkpoint)
+    with quiet_tied_lm_head(trainer.model), training_loop(stage_dir / rundir.CHECKPOINTS):
+        trainer.train(resume_from_checkpoint=checkpoint)
     loop_seconds = time.perf_counter() - train_start
     rewrite_log_history(log_path, trainer.state.log_history)
-    write_json(stage_dir / "phases.json", {"phases": [{"phase": "de", "start_step": 0,
+    write_json(stage_dir / rundir.PHASES, {"phases": [{"phase": "de", "start_step": 0,
                                                        "end_step": trainer.state.global_step,
                                                        "examples": len(rows)}],
                                            "reward": config.de.reward, "dropped_long_prompts": dropped})
     finish_stage_model(trainer.model, tokenizer, stage_dir, source)
-    remove_checkpoints(stage_dir, config.de.trainer)
     train_seconds = time.time() - start
     scores = evaluate_stage(trainer.model, tokenizer, config, stage_dir, config.de.format)
     reward_seconds = sum(f.seconds for f in reward_funcs)
-    steps = max(1, trainer.state.global_step - (int(Path(checkpoint).name.split("-")[-1]) if checkpoint else 0))
+    steps = max(1, trainer.state.global_step - checkpoint_step(checkpoint))
     record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start,
                   grpo_loop_seconds=loop_seconds,
                   grpo_generation_seconds=trainer.generate_and_score_seconds - reward_seconds,
                   grpo_reward_seconds=reward_seconds,
                   grpo_update_seconds=loop_seconds - trainer.generate_and_score_seconds,
                   grpo_steps=steps)
+    remove_checkpoints(stage_dir, config.de.trainer)  # after evaluation: a resume during it needs them
     return scores
 
 
@@ -275,4 +283,4 @@ def _truncate_steps(path: Path, step: int, *, keep_equal: bool) -> None:
         return
     kept = [line for line in path.read_text().splitlines()
             if line and (json.loads(line)["step"] <= step if keep_equal else json.loads(line)["step"] < step)]
-    path.write_text("".join(line + "\n" for line in kept))
+    write_text_atomic(path, "".join(line + "\n" for line in kept))

@@ -17,12 +17,19 @@ from typing import Any
 
 from prouie_lib.config import RunConfig, TrainerConfig
 from prouie_lib.models import read_model_chain, write_model_chain
+from prouie_lib.rundir import CHECKPOINTS, MODEL, PHASES_DIR
 from prouie_lib.stages.common import (
     KillAfterStepCallback,
     LogHistoryCallback,
+    StopOnSignalCallback,
+    checkpoint_step,
     last_checkpoint,
     lora_config,
+    quiet_tied_lm_head,
     sft_config,
+    training_loop,
+    truncate_log,
+    write_json,
 )
 
 
@@ -61,7 +68,7 @@ def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str) -> Pa
     """Save the stage's weights and write its model chain (input chain + this stage's adapter)."""
     from peft import PeftModel
 
-    model_dir = stage_dir / "model"
+    model_dir = stage_dir / MODEL
     chain = read_model_chain(input_spec)
     if isinstance(model, PeftModel):
         adapter = save_weights(model, model_dir / "adapter")
@@ -77,7 +84,7 @@ def remove_checkpoints(stage_dir: Path, trainer_cfg: TrainerConfig) -> None:
     """Delete a finished stage's intermediate checkpoints and per-phase weights (unless ``keep_checkpoints``)."""
     if trainer_cfg.keep_checkpoints:
         return
-    for folder in list(Path(stage_dir).rglob("checkpoints")) + list(Path(stage_dir).glob("phases/*/weights")):
+    for folder in list(Path(stage_dir).rglob(CHECKPOINTS)) + list(Path(stage_dir).glob(f"{PHASES_DIR}/*/weights")):
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -99,7 +106,9 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
     """Train one SFT phase (prompt–completion rows), resuming from its last checkpoint when asked.
 
     Returns ``(model, steps, log_history)``. A finished phase leaves ``phase_dir/weights`` and ``state.json``;
-    with ``resume`` such a phase is loaded instead of retrained. ``keep_order`` feeds the rows in order (one
+    with ``resume`` such a phase is loaded instead of retrained, and a partial one continues from its newest
+    complete checkpoint (log entries after it are dropped, as the trainer logs those steps again). SIGINT/SIGTERM
+    end the loop after the current step with a checkpoint and raise ``Interrupted``. ``keep_order`` feeds the rows in order (one
     trainer over a whole curriculum); ``callbacks`` are extra trainer callbacks (e.g. per-phase evaluation).
     """
     from datasets import Dataset
@@ -117,16 +126,19 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
     overrides: dict[str, Any] = {}
     if keep_order:  # the `ordered` curriculum: batches follow the dataset order (tasks by difficulty)
         overrides.update(shuffle_dataset=False, train_sampling_strategy="sequential")
-    args = sft_config(trainer_cfg, phase_dir / "checkpoints", seed, **overrides)
+    args = sft_config(trainer_cfg, phase_dir / CHECKPOINTS, seed, **overrides)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
         callbacks=[LogHistoryCallback(log_path, phase=phase, step_offset=step_offset), *callbacks,
-                   KillAfterStepCallback()],
+                   StopOnSignalCallback(), KillAfterStepCallback()],
     )
     start = time.time()
-    checkpoint = last_checkpoint(phase_dir / "checkpoints") if resume else None
-    trainer.train(resume_from_checkpoint=checkpoint)
+    checkpoint = last_checkpoint(phase_dir / CHECKPOINTS) if resume else None
+    if resume:
+        truncate_log(log_path, step_offset + checkpoint_step(checkpoint))
+    with quiet_tied_lm_head(trainer.model), training_loop(phase_dir / CHECKPOINTS):
+        trainer.train(resume_from_checkpoint=checkpoint)
     model = trainer.model
     history = [
         {**entry, "step": entry.get("step", 0) + step_offset, **({"phase": phase} if phase else {})}
@@ -135,5 +147,5 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
     save_weights(model, phase_dir / "weights")
     state = {"phase": phase, "steps": trainer.state.global_step, "examples": len(rows),
              "seconds": round(time.time() - start, 2), "resumed_from": checkpoint, "log_history": history}
-    state_file.write_text(json.dumps(state, indent=2))
+    write_json(state_file, state)  # atomic, after the weights: its presence marks the phase finished
     return model, state["steps"], history
