@@ -38,11 +38,13 @@ REWARD_TRACES = "reward_traces.jsonl"
 PROBE = "probe.jsonl"
 CHECKPOINTS = "checkpoints"
 PHASES_DIR = "phases"
+TRACKING = "tracking"
+PHASE_PREDICTIONS = "phase_predictions"
 
 # Every documented name (docs/run_directory.md lists each of them).
 ALL_FILES: tuple[str, ...] = (RUN_CONFIG, REPORT, FIGURES, CONFIG, MODEL, SCORES, PREDICTIONS, LOG_HISTORY,
                               PHASES, PHASE_SCORES, TIMING, SAMPLE_IDS, REWARD_TRACES, PROBE, CHECKPOINTS,
-                              PHASES_DIR)
+                              PHASES_DIR, TRACKING, PHASE_PREDICTIONS)
 
 
 def gold_file(split: str) -> str:

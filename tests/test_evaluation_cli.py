@@ -109,3 +109,16 @@ def test_predict_calls_predict_to_file(monkeypatch, tmp_path, capsys):
                      "--out", out, "--limit", "5", "--batch-size", "4", "--max-new-tokens", "32"]) == 0
     assert calls == [("tiny-random", "CoNLL04", "test", "complete", out, 5, 4, 32)]
     assert "wrote" in capsys.readouterr().out
+
+
+def test_score_bootstrap_interval(files, capsys):
+    gold, pred = files
+    assert cli.main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", "--bootstrap", "500"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    # Two records: "a" perfect (2 of 2), "b" missed (0 of 1). Resamples {a,a} → 100, {a,b} → 80, {b,b} → 0;
+    # each outer case has probability 1/4, so the 2.5th and 97.5th percentiles are 0 and 100.
+    assert result["datasets"]["Toy"]["metrics"]["ner"]["ci"] == [0.0, 100.0]
+    assert result["bootstrap"]["resamples"] == 500
+    assert cli.main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--bootstrap", "200"]) == 0
+    assert "[0.00, 100.00]" in capsys.readouterr().out
+    assert cli.main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--bootstrap", "-1"]) == 2

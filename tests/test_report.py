@@ -36,3 +36,13 @@ def test_comparisons_are_consecutive_stages_and_final_vs_control():
         ("base", "cm"), ("cm", "sa"), ("sa", "de"), ("sft", "de")]
     assert comparisons(["base", "sa", "sft"]) == [("base", "sa"), ("sft", "sa")]
     assert comparisons(["base"]) == []
+
+
+def test_cm_keeps_the_predictions_behind_each_phase_score(tiny_run):
+    import json
+
+    folder = tiny_run.stage_dir("cm") / "phase_predictions"
+    entries = json.loads((tiny_run.stage_dir("cm") / "phase_scores.json").read_text())
+    for entry in entries:
+        lines = (folder / f"{entry['phase']}.jsonl").read_text().splitlines()
+        assert len(lines) == sum(d["n"] for d in entry["datasets"].values())

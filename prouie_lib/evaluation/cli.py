@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="prediction JSONL: id + completion/format, or id + entities/relations/events")
     score.add_argument("--protocol", default="prouie", choices=PROTOCOL_NAMES,
                        help="scoring protocol (default: prouie; see `prouie eval protocols`)")
+    score.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                       help="add a 95%% bootstrap interval to every F1 (N resamples of the records, seed 0)")
     score.add_argument("--json", action="store_true", help="print exactly one JSON object")
     score.set_defaults(func=score_command)
     protocols = ev_sub.add_parser("protocols", help="list the scoring protocols and their rules")
@@ -56,10 +58,12 @@ def read_gold(path: str | Path) -> list[dict[str, Any]]:
 def score_command(args: argparse.Namespace) -> int:
     from prouie_lib.evaluation.score import score_predictions
 
+    if args.bootstrap < 0:
+        raise ValueError(f"--bootstrap: must be >= 0, got {args.bootstrap}")
     gold = read_gold(args.gold)
     preds = read_json_lines(args.pred)
     result = score_predictions(gold, preds, protocol=args.protocol, gold_source=str(args.gold),
-                               pred_source=str(args.pred))
+                               pred_source=str(args.pred), bootstrap=args.bootstrap)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 0
 
@@ -74,7 +78,8 @@ def format_table(result: dict[str, Any]) -> str:
             left = f"{name:<24} {entry['task']:<4} {entry['n']:>6}" if k == 0 else " " * 36
             star = "*" if v.get("source") == "kit extension" else " "
             starred = starred or star == "*"
-            lines.append(f"{left}  {metric + star:<16} {v['p']:7.2f} {v['r']:7.2f} {v['f1']:7.2f}")
+            ci = f"  [{v['ci'][0]:.2f}, {v['ci'][1]:.2f}]" if "ci" in v else ""
+            lines.append(f"{left}  {metric + star:<16} {v['p']:7.2f} {v['r']:7.2f} {v['f1']:7.2f}{ci}")
         lines.append(" " * 38 + f"parse errors {entry['parse_error_rate']:.2f}%  hallucinated spans "
                      f"{entry['hallucination_rate']:.2f}%  off-schema units {entry.get('off_schema_rate', 0.0):.2f}%"
                      f"  missing predictions {entry['missing']}")

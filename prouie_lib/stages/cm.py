@@ -82,8 +82,9 @@ def phase_boundaries(phases: list[tuple[str, list[Any]]], batch_rows: int) -> li
 
 def evaluate_phase(model, tokenizer, config: RunConfig, tasks: list[str], phase: str, step: int,
                    path: Path) -> dict[str, Any] | None:
-    """Score the tasks seen so far on the dev head (CM's format); append the entry to ``phase_scores.json``."""
-    from prouie_lib.evaluation.predict import predict_records
+    """Score the tasks seen so far on the dev head (CM's format); append the entry to ``phase_scores.json`` and
+    keep the predictions in ``phase_predictions/<phase>.jsonl``."""
+    from prouie_lib.evaluation.predict import predict_records, write_predictions
     from prouie_lib.evaluation.score import score_predictions
 
     cm = config.cm
@@ -97,6 +98,7 @@ def evaluate_phase(model, tokenizer, config: RunConfig, tasks: list[str], phase:
                             max_new_tokens=config.max_new_tokens(cm.format), system=config.data.system_prompt)
     if was_training:
         model.train()
+    write_predictions(lines, path.parent / rundir.PHASE_PREDICTIONS / f"{phase}.jsonl")
     scores = score_predictions(records, lines, protocol=config.eval.protocol)
     entry = {"phase": phase, "step": step, "tasks": tasks, "split": cm.phase_eval_split,
              "seconds": round(time.time() - start, 2),
@@ -160,7 +162,7 @@ def run_cm(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
         for index, (name, phase_rows) in enumerate(phases):
             model, steps, phase_history = train_phase(
                 model, tokenizer, phase_rows, cm.trainer, stage_dir / rundir.PHASES_DIR / f"{index}-{name}",
-                log_path, seed=config.seed, phase=name, step_offset=offset, resume=resume)
+                log_path, seed=config.seed, report_to=config.report_to, phase=name, step_offset=offset, resume=resume)
             boundaries.append((name, offset, offset + steps, phase_rows))
             history.extend(phase_history)
             offset += steps
@@ -173,7 +175,7 @@ def run_cm(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
         all_rows = [row for _, phase_rows in phases for row in phase_rows]
         model, steps, history = train_phase(
             model, tokenizer, all_rows, cm.trainer, stage_dir / rundir.PHASES_DIR / f"0-{cm.curriculum}",
-            log_path, seed=config.seed, phase=None, step_offset=0, resume=resume, keep_order=True,
+            log_path, seed=config.seed, report_to=config.report_to, phase=None, step_offset=0, resume=resume, keep_order=True,
             callbacks=[callback])
         history = [{**entry, "phase": phase_at(entry.get("step", 0), ends, names)} for entry in history]
         starts = [0] + ends[:-1]
