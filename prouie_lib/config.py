@@ -167,6 +167,10 @@ class RunConfig:
     output_dir: str = "runs"
     seed: int = 42
     stages: list[str] = field(default_factory=lambda: list(STAGES))
+    # Live tracking of every training stage, as trl's `report_to`: [] (none), ["tensorboard"] (offline; logs in
+    # <run>/<stage>/tracking/, watch with `tensorboard --logdir runs/<name>`; needs the `track` extra), or any
+    # other integration transformers knows (trackio, wandb, ...), passed through unchanged.
+    report_to: list[str] = field(default_factory=list)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     cm: CMConfig = field(default_factory=CMConfig)

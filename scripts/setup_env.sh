@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${PROUIE_VENV:-.venv}
 PY=${PYTHON:-python3}
-EXTRAS=${PROUIE_EXTRAS:-dev}
+EXTRAS=${PROUIE_EXTRAS:-dev,track}
 STAMP="$VENV/.prouie-installed"
 want="$(cat pyproject.toml scripts/setup_env.sh | sha256sum | cut -d' ' -f1) $EXTRAS"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then

@@ -152,7 +152,28 @@ def lora_config(config: RunConfig):
                       task_type="CAUSAL_LM")
 
 
-def trainer_kwargs(trainer: TrainerConfig, output_dir: Path, seed: int) -> dict[str, Any]:
+def trl_report_to(report_to: Sequence[str]) -> list[str] | str:
+    """The run's ``report_to`` as trl sees it: every integration but TensorBoard (see :func:`tracking_callbacks`)."""
+    return [r for r in report_to if r not in ("tensorboard", "none")] or "none"
+
+
+def tracking_callbacks(report_to: Sequence[str], log_dir: Path) -> list[Any]:
+    """TensorBoard, when asked for, as a callback writing to ``log_dir`` (transformers 5 would write under the
+    checkpoint folder, which a finished stage deletes)."""
+    callbacks: list[Any] = []
+    if "tensorboard" in report_to:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as err:
+            raise ValueError("report_to: tensorboard needs the `track` extra: pip install -e '.[track]'") from err
+        from transformers.integrations import TensorBoardCallback
+
+        callbacks.append(TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(log_dir))))
+    return callbacks
+
+
+def trainer_kwargs(trainer: TrainerConfig, output_dir: Path, seed: int,
+                   report_to: Sequence[str] = ()) -> dict[str, Any]:
     """Fields shared by SFTConfig and GRPOConfig, with CPU-safe defaults made explicit."""
     bf16 = on_gpu() if trainer.bf16 is None else trainer.bf16
     kwargs = dict(
@@ -164,16 +185,16 @@ def trainer_kwargs(trainer: TrainerConfig, output_dir: Path, seed: int) -> dict[
         weight_decay=trainer.weight_decay, logging_steps=trainer.logging_steps,
         save_strategy="steps", save_steps=trainer.save_steps, save_total_limit=trainer.save_total_limit,
         bf16=bf16, fp16=False, gradient_checkpointing=trainer.gradient_checkpointing,
-        report_to="none", seed=seed, data_seed=seed, disable_tqdm=False, use_cpu=not on_gpu(),
+        report_to=trl_report_to(report_to), seed=seed, data_seed=seed, disable_tqdm=False, use_cpu=not on_gpu(),
     )
     kwargs.update(trainer.extra)
     return kwargs
 
 
-def sft_config(trainer: TrainerConfig, output_dir: Path, seed: int, **overrides):
+def sft_config(trainer: TrainerConfig, output_dir: Path, seed: int, report_to: Sequence[str] = (), **overrides):
     from trl import SFTConfig
 
-    kwargs = trainer_kwargs(trainer, output_dir, seed)
+    kwargs = trainer_kwargs(trainer, output_dir, seed, report_to)
     kwargs.update(max_length=trainer.max_length, packing=trainer.packing, completion_only_loss=True,
                   dataset_num_proc=None)
     kwargs.update(overrides)

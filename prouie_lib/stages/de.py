@@ -42,6 +42,7 @@ from prouie_lib.stages.common import (
     record_timing,
     rewrite_log_history,
     seed_everything,
+    tracking_callbacks,
     trainer_kwargs,
     training_loop,
     truncate_log,
@@ -118,7 +119,7 @@ def grpo_config(config: RunConfig, output_dir: Path):
     from trl import GRPOConfig
 
     de = config.de
-    kwargs = trainer_kwargs(de.trainer, output_dir, config.seed)
+    kwargs = trainer_kwargs(de.trainer, output_dir, config.seed, config.report_to)
     kwargs.update(
         num_generations=de.num_generations, beta=de.beta, loss_type=de.loss_type, temperature=de.temperature,
         max_completion_length=de.max_completion_length, reward_weights=de.reward_weights,
@@ -236,6 +237,7 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     from prouie_lib.stages.lm_head import use_compact_lm_head
 
     use_compact_lm_head(config.de.trainer.compact_lm_head)
+    callbacks += tracking_callbacks(config.report_to, stage_dir / rundir.TRACKING)
     trainer = TracingGRPOTrainer(
         model=model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / rundir.CHECKPOINTS),
         train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(config),

@@ -82,7 +82,7 @@ def run_sa(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     if not resume:
         log_path.unlink(missing_ok=True)
     model, steps, history = train_phase(model, tokenizer, rows, config.sa.trainer, stage_dir / "phases" / "0-sa",
-                                        log_path, seed=config.seed, phase="sa", step_offset=0, resume=resume)
+                                        log_path, seed=config.seed, report_to=config.report_to, phase="sa", step_offset=0, resume=resume)
     rewrite_log_history(log_path, history)
     write_json(stage_dir / rundir.PHASES, {"phases": [{"phase": "sa", "start_step": 0, "end_step": steps,
                                                        "examples": len(rows)}],

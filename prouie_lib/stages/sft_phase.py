@@ -17,7 +17,7 @@ from typing import Any
 
 from prouie_lib.config import RunConfig, TrainerConfig
 from prouie_lib.models import read_model_chain, write_model_chain
-from prouie_lib.rundir import CHECKPOINTS, MODEL, PHASES_DIR
+from prouie_lib.rundir import CHECKPOINTS, MODEL, PHASES_DIR, TRACKING
 from prouie_lib.stages.common import (
     KillAfterStepCallback,
     LogHistoryCallback,
@@ -27,6 +27,7 @@ from prouie_lib.stages.common import (
     lora_config,
     quiet_tied_lm_head,
     sft_config,
+    tracking_callbacks,
     training_loop,
     truncate_log,
     write_json,
@@ -102,7 +103,7 @@ def planned_steps(n_rows: int, trainer_cfg: TrainerConfig) -> int:
 
 def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: TrainerConfig, phase_dir: Path,
                 log_path: Path, *, seed: int, phase: str | None, step_offset: int, resume: bool,
-                keep_order: bool = False, callbacks: Sequence[Any] = ()):
+                keep_order: bool = False, callbacks: Sequence[Any] = (), report_to: Sequence[str] = ()):
     """Train one SFT phase (prompt–completion rows), resuming from its last checkpoint when asked.
 
     Returns ``(model, steps, log_history)``. A finished phase leaves ``phase_dir/weights`` and ``state.json``;
@@ -126,7 +127,8 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
     overrides: dict[str, Any] = {}
     if keep_order:  # the `ordered` curriculum: batches follow the dataset order (tasks by difficulty)
         overrides.update(shuffle_dataset=False, train_sampling_strategy="sequential")
-    args = sft_config(trainer_cfg, phase_dir / CHECKPOINTS, seed, **overrides)
+    callbacks = [*callbacks, *tracking_callbacks(report_to, phase_dir.parent.parent / TRACKING / phase_dir.name)]
+    args = sft_config(trainer_cfg, phase_dir / CHECKPOINTS, seed, report_to, **overrides)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
