@@ -2,61 +2,45 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
+import ast
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
+from notebook_runner import (
+    check_metadata,
+    outputs_text,
+    outputs_with,
+    parameters_cell,
+    read_notebook,
+    run_notebook,
+)
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+from prouie_lib.evaluation.protocols import PROTOCOLS
 
-
-def _execute(name: str) -> tuple[nbformat.NotebookNode, float]:
-    book = nbformat.read(NOTEBOOKS / name, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(book, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    return book, time.perf_counter() - start
-
-
-def _outputs(book: nbformat.NotebookNode) -> list[dict]:
-    return [out for cell in book.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
-
-
-def _parameters_cell(book: nbformat.NotebookNode) -> str:
-    tagged = [c for c in book.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    assert len(tagged) == 1
-    return tagged[0].source
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.mark.parametrize("name", ["05_reward_analysis.ipynb", "06_evaluation.ipynb"])
 def test_notebook_metadata_and_parameters(name: str):
-    book = nbformat.read(NOTEBOOKS / name, as_version=4)
-    assert book.metadata["kernelspec"] == {"name": "python3", "display_name": "Python 3", "language": "python"}
-    first_code = next(c for c in book.cells if c.cell_type == "code")
-    assert "parameters" in first_code.metadata.get("tags", [])
-    source = _parameters_cell(book)
-    assert "SMOKE = True" in source and 'RUN_DIR = "' in source
+    book = read_notebook(name)
+    check_metadata(book)
+    assert 'RUN_DIR = "' in parameters_cell(book).source
 
 
 def test_reward_analysis_notebook_runs():
-    book, _ = _execute("05_reward_analysis.ipynb")
-    outputs = _outputs(book)
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(widgets) >= 2  # trace viewer, playground
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 3
-    text = "".join(o.get("text", "") for o in outputs)
+    book = run_notebook("05_reward_analysis.ipynb", timeout=300)
+    assert len(outputs_with(book, WIDGET)) >= 2  # trace viewer, playground
+    assert len(outputs_with(book, "image/png")) >= 3
+    text = outputs_text(book)
     assert "best completion changed in" in text
+    assert "DE trained with de.reward = " in text and "coarse_f1_reward.py:coarse_f1" in text
+    logged = next(line for line in text.splitlines() if line.startswith("reward components logged by DE: "))
+    assert set(ast.literal_eval(logged.partition(": ")[2])) <= {"format", "f1_entity_span", "f1_pair", "f1_trigger"}
 
 
 def test_evaluation_notebook_runs():
-    book, _ = _execute("06_evaluation.ipynb")
-    outputs = _outputs(book)
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    for protocol in ("prouie", "instructuie", "iepile", "uie"):
+    book = run_notebook("06_evaluation.ipynb", timeout=300)
+    html = "".join(o["data"]["text/html"] for o in outputs_with(book, "text/html"))
+    for protocol in PROTOCOLS:
         assert protocol in html
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
-    assert len([o for o in outputs if "image/png" in o.get("data", {})]) >= 4
+    assert outputs_with(book, WIDGET)
+    assert len(outputs_with(book, "image/png")) >= 4
