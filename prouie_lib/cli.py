@@ -230,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nprouie: interrupted by {signal.Signals(signum).name}" + (f" ({detail})" if detail else "")
               + f"; resume with: {resume_command(argv)}", file=sys.stderr)
         return 128 + int(signum)
+    except BrokenPipeError:  # `prouie data list | head`: the reader went away, not an error
+        sys.stderr.close()
+        return 0
     except Exception as err:
         message = user_error_message(err, args)
         if message is None:

@@ -44,6 +44,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _list(args: argparse.Namespace) -> int:
     from prouie_lib.data.registry import DATASETS
 
+    print(f"{'name':<26} {'task':<5} {'format':<16} splits")
     for name, spec in DATASETS.items():
         if args.task and spec.task != args.task:
             continue

@@ -7,15 +7,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from prouie_lib.formats.examples import FORMAT_EXAMPLES
+
 PROTOCOL_NAMES = ("prouie", "instructuie", "iepile", "uie")  # keep in sync with protocols.PROTOCOLS (tested)
 FORMAT_NAMES = ("complete", "streamlined", "streamlined-notypes")  # keep in sync with formats.FORMATS (tested)
 
 
+
 def register(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("eval", help="score predictions against gold data",
-                        description="Score predictions (P/R/F1 per dataset, macro over datasets).")
+                        description="Score predictions (P/R/F1 per dataset, macro over datasets).",
+                        epilog=FORMAT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ev_sub = ev.add_subparsers(dest="eval_command", metavar="EVAL_COMMAND")
-    score = ev_sub.add_parser("score", help="score a prediction file against a gold file")
+    score = ev_sub.add_parser("score", help="score a prediction file against a gold file",
+                              epilog=FORMAT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     score.add_argument("--gold", required=True, help="gold records, unified JSONL")
     score.add_argument("--pred", required=True,
                        help="prediction JSONL: id + completion/format, or id + entities/relations/events")

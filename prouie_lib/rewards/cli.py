@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from prouie_lib.formats.examples import FORMAT_EXAMPLES
 from prouie_lib.schema import STRUCTURE_FIELDS, RecordError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("reward", help="score completions with a reward; replay reward traces",
                             description="Score completions with a registered reward, or replay logged GRPO "
-                                        "completions under another reward design.")
+                                        "completions under another reward design.",
+                            epilog=FORMAT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="reward_command", metavar="ACTION")
 
     score = actions.add_parser("score", help="score completions (or structured predictions) against gold")
@@ -134,9 +136,10 @@ def _score(args: argparse.Namespace) -> int:
     keys: list[str] = []
     for item in items:
         keys.extend(k for k in item["components"] if k not in keys)
-    for key in keys:
+    print(f"  {'component':<26} {'mean':>8}  over")
+    for key in keys:  # a component exists only for the items whose task has it (e.g. f1_pair: RE items)
         values = [i["components"][key] for i in items if key in i["components"]]
-        print(f"  {key:<26} mean {sum(values) / len(values):.4f}")
+        print(f"  {key:<26} {sum(values) / len(values):8.4f}  {len(values)} of {len(items)} items")
     return 0
 
 
