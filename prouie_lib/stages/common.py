@@ -184,7 +184,7 @@ def trainer_kwargs(trainer: TrainerConfig, output_dir: Path, seed: int,
         lr_scheduler_type=trainer.lr_scheduler_type, warmup_steps=trainer.warmup_steps,
         weight_decay=trainer.weight_decay, logging_steps=trainer.logging_steps,
         save_strategy="steps", save_steps=trainer.save_steps, save_total_limit=trainer.save_total_limit,
-        bf16=bf16, fp16=False, gradient_checkpointing=trainer.gradient_checkpointing,
+        bf16=bf16, fp16=False, activation_checkpointing=trainer.activation_checkpointing,
         report_to=trl_report_to(report_to), seed=seed, data_seed=seed, disable_tqdm=False, use_cpu=not on_gpu(),
     )
     kwargs.update(trainer.extra)
