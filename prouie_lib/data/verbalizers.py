@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from prouie_lib.schema import Labels, Record
+from prouie_lib.schema import Labels, Record, unique
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -42,14 +42,14 @@ class Verbalizer:
     def labels(self, labels: Labels) -> Labels:
         out: Labels = {}
         if "entity_types" in labels:
-            out["entity_types"] = _unique(self(x) for x in labels["entity_types"])
+            out["entity_types"] = unique(self(x) for x in labels["entity_types"])
         if "relation_types" in labels:
-            out["relation_types"] = _unique(self(x) for x in labels["relation_types"])
+            out["relation_types"] = unique(self(x) for x in labels["relation_types"])
         if "event_types" in labels:
             events: dict[str, list[str]] = {}
             for etype, roles in labels["event_types"].items():
                 merged = events.setdefault(self(etype), [])
-                merged.extend(r for r in _unique(self(r) for r in roles) if r not in merged)
+                merged.extend(r for r in unique(self(r) for r in roles) if r not in merged)
             out["event_types"] = events
         return out
 
@@ -75,11 +75,3 @@ class Verbalizer:
                 other = seen.setdefault(self(name), name)
                 if other != name:
                     raise ValueError(f"verbalizer maps both {other!r} and {name!r} to {self(name)!r} ({key})")
-
-
-def _unique(items) -> list[str]:
-    out: list[str] = []
-    for item in items:
-        if item not in out:
-            out.append(item)
-    return out
