@@ -127,11 +127,12 @@ def check_args(args: argparse.Namespace) -> None:
         if isinstance(value, str):
             _check_output_file(_flag(dest), value)
     if args.command == "reward" and getattr(args, "reward_command", None) in ("score", "replay"):
-        from prouie_lib.rewards import REWARDS
+        from prouie_lib.rewards.registry import UnknownRewardError, resolve_reward
 
-        if args.reward not in REWARDS:
-            raise RecordError(f"unknown reward {args.reward!r}; registered: {', '.join(sorted(REWARDS))}",
-                              field="--reward")
+        try:  # a registered name, module:function or path/to/file.py:function
+            resolve_reward(args.reward)
+        except UnknownRewardError as err:
+            raise RecordError(str(err), field="--reward") from None
         if args.reward_command == "replay":
             _check_traces(args.traces)
     if args.command == "predict":

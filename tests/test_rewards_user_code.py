@@ -134,3 +134,24 @@ def test_user_file_reward_drives_the_pipeline(tmp_path, repo_root):
     assert traces and {t["reward_name"] for t in traces} == {spec}
     assert all(set(t["components"]) == {"span_share"} for t in traces)
     assert (de / "scores.json").exists()
+
+
+def test_reward_score_command_takes_a_file_spec(tmp_path, capsys):
+    import json
+
+    from prouie_lib import cli
+    from prouie_lib.data import load_examples
+    from prouie_lib.formats import get_format
+
+    gold = load_examples("sample", "test")[:3]
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in gold))
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps({"id": r["id"], "format": "streamlined",
+                                                         "completion": get_format("streamlined").render(r)}) + "\n"
+                                              for r in gold))
+    spec = f"{write(tmp_path / 'my_rewards.py', SPAN_ONLY)}:span_only"
+    assert cli.main(["reward", "score", "--gold", str(tmp_path / "gold.jsonl"), "--completions",
+                     str(tmp_path / "c.jsonl"), "--reward", spec, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reward"] == "span_only"
+    assert cli.main(["reward", "score", "--gold", str(tmp_path / "gold.jsonl"), "--completions",
+                     str(tmp_path / "c.jsonl"), "--reward", f"{tmp_path / 'nope.py'}:x"]) == 2
+    assert "--reward" in capsys.readouterr().err

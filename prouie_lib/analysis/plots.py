@@ -280,7 +280,7 @@ def plot_f1_by_stage(scores: pd.DataFrame, *, metric: str = "headline", stages: 
     x = np.arange(n_data)
     for i, stage in enumerate(table.columns):
         values = table[stage].to_numpy(dtype=float)
-        bars = ax.bar(x + (i - (n_stage - 1) / 2) * width, np.nan_to_num(values), width, label=stage)
+        bars = ax.bar(x + (i - (n_stage - 1) / 2) * width, np.nan_to_num(values), width, label=stage_label(stage))
         ax.bar_label(bars, labels=[f"{v:.0f}" if v == v else "" for v in values], fontsize=7, padding=1)
     ax.set_xticks(x, table.index)
     ax.set_ylim(0, 105)
