@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from prouie_lib.data import data_root
 from prouie_lib.evaluation.bootstrap import add_intervals, interval, paired_p_value
 from prouie_lib.evaluation.metrics import Counts, prf
 
@@ -49,6 +50,7 @@ def test_add_intervals_labels_every_metric():
     assert scores["bootstrap"]["resamples"] == 1000 and scores["bootstrap"]["level"] == 0.95
 
 
+@pytest.mark.skipif(not (data_root() / "RE").is_dir(), reason="shared datasets not available")
 def test_score_predictions_with_bootstrap_on_real_gold():
     from prouie_lib.data import load_examples
     from prouie_lib.evaluation.score import score_predictions, score_with_units
