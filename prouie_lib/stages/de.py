@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,9 @@ def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     from prouie_lib.stages.lm_head import use_compact_lm_head
 
     use_compact_lm_head(config.de.trainer.compact_lm_head)
+    # trl 1.16 reads `model.is_gradient_checkpointing` around generation (transformers 5 renamed it): that
+    # deprecation is trl's to fix, so exactly that message is filtered.
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
     callbacks += tracking_callbacks(config.report_to, stage_dir / rundir.TRACKING)
     trainer = TracingGRPOTrainer(
         model=model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / rundir.CHECKPOINTS),
