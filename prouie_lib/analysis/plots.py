@@ -43,7 +43,8 @@ def show_figure(fig: Figure, dpi: int = 90):
     return Image(data=figure_png(fig, dpi=dpi), format="png")
 
 
-def _empty(message: str, size: tuple[float, float] = (6, 3)) -> Figure:
+def empty_figure(message: str, size: tuple[float, float] = (6, 3)) -> Figure:
+    """A figure that only says ``message`` (what a plot shows when it has no data)."""
     fig = Figure(figsize=size)
     ax = fig.add_subplot()
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
@@ -67,12 +68,12 @@ def plot_loss(log_history: pd.DataFrame, phases: pd.DataFrame | None = None, *,
               stages: Sequence[str] | None = None, metric: str = "loss") -> Figure:
     """``metric`` over global steps, one panel per stage, with dashed lines at curriculum phase boundaries."""
     if metric not in log_history:
-        return _empty(f"no {metric!r} in the log history")
+        return empty_figure(f"no {metric!r} in the log history")
     logged = log_history.dropna(subset=[metric])
     names = [s for s in (stages or sorted(logged["stage"].unique(), key=stage_sort_key))
              if (logged["stage"] == s).any()]
     if not names:
-        return _empty(f"no {metric!r} logged")
+        return empty_figure(f"no {metric!r} logged")
     fig = Figure(figsize=(4.2 * len(names), 3.2), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, stage in zip(axes, names, strict=True):
@@ -121,7 +122,7 @@ def plot_reward_components(traces: pd.DataFrame, components: Sequence[str] | Non
     if band not in ("minmax", "std", "none"):
         raise ValueError(f"band must be 'minmax', 'std' or 'none', got {band!r}")
     if traces.empty:
-        return _empty("no reward traces")
+        return empty_figure("no reward traces")
     names = list(components) if components is not None else default_components(traces)
     fig = Figure(figsize=(7, 3.6), layout="constrained")
     ax = fig.add_subplot()
@@ -173,7 +174,7 @@ def chosen_components(traces: pd.DataFrame, limit: int = 3) -> list[str]:
 def plot_reward_panels(traces: pd.DataFrame, components: Sequence[str] | None = None) -> Figure:
     """DE reward per trainer step as small multiples: the total, then a few components (mean, min–max band)."""
     if traces.empty:
-        return _empty("no reward traces")
+        return empty_figure("no reward traces")
     names = ["reward", *(components if components is not None else chosen_components(traces))]
     fig = Figure(figsize=(2.9 * len(names), 2.9), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False, sharex=True)[0]
@@ -205,7 +206,7 @@ def zero_spread_fraction(traces: pd.DataFrame, column: str = "reward") -> pd.Ser
 def plot_zero_spread(traces: pd.DataFrame, log_history: pd.DataFrame | None = None) -> Figure:
     """Fraction of groups with zero reward spread per step (from the traces; trl's own value if logged)."""
     if traces.empty:
-        return _empty("no reward traces")
+        return empty_figure("no reward traces")
     fig = Figure(figsize=(6, 3), layout="constrained")
     ax = fig.add_subplot()
     frac = zero_spread_fraction(traces)
@@ -230,7 +231,7 @@ def plot_completion_length(traces: pd.DataFrame, *, unit: str = "words") -> Figu
     if column is None:
         raise ValueError(f"unit must be 'words' or 'chars', got {unit!r}")
     if traces.empty:
-        return _empty("no reward traces")
+        return empty_figure("no reward traces")
     fig = Figure(figsize=(6, 3), layout="constrained")
     ax = fig.add_subplot()
     for i, (task, rows) in enumerate(traces.groupby("task")):
@@ -269,7 +270,7 @@ def headline_table(scores: pd.DataFrame, metric: str = "headline") -> pd.DataFra
 def plot_f1_by_stage(scores: pd.DataFrame, *, metric: str = "headline", stages: Sequence[str] | None = None) -> Figure:
     """The ablation chart: grouped bars of F1 per dataset (and macro), one bar per stage."""
     if scores.empty:
-        return _empty("no scores")
+        return empty_figure("no scores")
     table = headline_table(scores, metric)
     if stages is not None:
         table = table[[s for s in stages if s in table.columns]]
@@ -296,7 +297,7 @@ def plot_error_categories(errors: pd.DataFrame, *, categories: Sequence[str] = E
     """Per task, a stacked bar of error counts per stage (categories of :mod:`~prouie_lib.analysis.errors`)."""
     chosen = errors[errors["category"].isin(categories)]
     if chosen.empty:
-        return _empty("no errors")
+        return empty_figure("no errors")
     tasks = [t for t in ("NER", "RE", "EE") if (chosen["task"] == t).any()]
     names = list(stages) if stages is not None else sorted(errors["stage"].unique(), key=stage_sort_key)
     fig = Figure(figsize=(3.6 * len(tasks) + 1.6, 3.4), layout="constrained")
@@ -321,7 +322,7 @@ def plot_type_confusion(errors: pd.DataFrame, *, task: str, stage: str | None = 
     """Heat map of gold × predicted labels (see :func:`~prouie_lib.analysis.errors.type_confusion`)."""
     table = type_confusion(errors, task=task, stage=stage, kind=kind)
     if table.empty:
-        return _empty(f"no {task} units")
+        return empty_figure(f"no {task} units")
     n = len(table)
     fig = Figure(figsize=(1.0 + 0.55 * n + 1.5, 0.9 + 0.5 * n), layout="constrained")
     ax = fig.add_subplot()

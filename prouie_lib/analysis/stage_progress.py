@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from prouie_lib import rundir
+from prouie_lib.analysis.plots import empty_figure
 
 PHASE_SCORE_COLUMNS = ("phase", "step", "dataset", "task", "metric", "f1", "n")
 PROBE_COLUMNS = ("step", "n", "changed_vs_start", "changed_vs_previous")
@@ -39,18 +40,10 @@ def load_probe(run_dir: str | Path, stage: str = "de") -> pd.DataFrame:
     return pd.DataFrame([{k: r[k] for k in PROBE_COLUMNS} for r in rows], columns=list(PROBE_COLUMNS))
 
 
-def _empty(message: str) -> Figure:
-    fig = Figure(figsize=(6, 3))
-    ax = fig.add_subplot()
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
-    ax.set_axis_off()
-    return fig
-
-
 def plot_phase_f1(phase_scores: pd.DataFrame) -> Figure:
     """Dev F1 of each dataset after each CM phase: a line that drops after a later phase is forgetting."""
     if phase_scores.empty:
-        return _empty("no per-phase scores (cm/phase_scores.json)")
+        return empty_figure("no per-phase scores (cm/phase_scores.json)")
     fig = Figure(figsize=(6.4, 3.4), layout="constrained")
     ax = fig.add_subplot()
     order = list(dict.fromkeys(phase_scores.sort_values("step")["phase"]))
@@ -70,7 +63,7 @@ def plot_phase_f1(phase_scores: pd.DataFrame) -> Figure:
 def plot_probe(probe: pd.DataFrame) -> Figure:
     """Share of the probe's greedy outputs that differ from step 0 (and from the previous probe)."""
     if probe.empty:
-        return _empty("no probe (de/probe.jsonl)")
+        return empty_figure("no probe (de/probe.jsonl)")
     fig = Figure(figsize=(6, 3), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(probe["step"], 100 * probe["changed_vs_start"], marker="o", label="differs from step 0")

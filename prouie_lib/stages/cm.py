@@ -28,7 +28,7 @@ from transformers import TrainerCallback
 from prouie_lib import rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.models import load_backbone
-from prouie_lib.schema import HEADLINE_METRIC
+from prouie_lib.schema import HEADLINE_METRIC, Record
 from prouie_lib.stages.common import (
     by_difficulty,
     evaluate_stage,
@@ -80,18 +80,25 @@ def phase_boundaries(phases: list[tuple[str, list[Any]]], batch_rows: int) -> li
 # ---------------------------------------------------------------- per-phase evaluation
 
 
-def evaluate_phase(model, tokenizer, config: RunConfig, tasks: list[str], phase: str, step: int,
-                   path: Path) -> dict[str, Any] | None:
+def phase_eval_records(config: RunConfig) -> list[Record]:
+    """The dev head every phase is scored on: the first ``phase_eval_limit`` records per dataset (none when 0)."""
+    cm = config.cm
+    if cm.phase_eval_limit <= 0:
+        return []
+    return load_split(config, cm.phase_eval_split, limit_per_dataset=cm.phase_eval_limit, head=True)
+
+
+def evaluate_phase(model, tokenizer, config: RunConfig, dev_head: list[Record], tasks: list[str], phase: str,
+                   step: int, path: Path) -> dict[str, Any] | None:
     """Score the tasks seen so far on the dev head (CM's format); append the entry to ``phase_scores.json`` and
     keep the predictions in ``phase_predictions/<phase>.jsonl``."""
     from prouie_lib.evaluation.predict import predict_records, write_predictions
     from prouie_lib.evaluation.score import score_predictions
 
     cm = config.cm
-    if cm.phase_eval_limit <= 0:
+    if not dev_head:
         return None
-    records = [r for r in load_split(config, cm.phase_eval_split, limit_per_dataset=cm.phase_eval_limit, head=True)
-               if r["task"] in tasks]
+    records = [r for r in dev_head if r["task"] in tasks]
     start = time.time()
     was_training = model.training
     lines = predict_records(model, tokenizer, records, cm.format, batch_size=config.eval.batch_size,
@@ -114,8 +121,9 @@ def evaluate_phase(model, tokenizer, config: RunConfig, tasks: list[str], phase:
 class PhaseEvalCallback(TrainerCallback):
     """Runs :func:`evaluate_phase` when the single ordered pass crosses a phase boundary."""
 
-    def __init__(self, config: RunConfig, phases: list[tuple[str, list[Any]]], ends: list[int], path: Path):
-        self.config, self.path, self.ends, self.phases = config, path, ends, phases
+    def __init__(self, config: RunConfig, dev_head: list[Record], phases: list[tuple[str, list[Any]]],
+                 ends: list[int], path: Path):
+        self.config, self.dev_head, self.path, self.ends, self.phases = config, dev_head, path, ends, phases
         done = json.loads(path.read_text()) if path.exists() else []
         self.done = {e["phase"] for e in done}
 
@@ -123,8 +131,8 @@ class PhaseEvalCallback(TrainerCallback):
         for index, end in enumerate(self.ends):
             name = self.phases[index][0]
             if state.global_step == end and end < state.max_steps and name not in self.done:
-                evaluate_phase(model, processing_class, self.config, tasks_seen(self.phases, index), name, end,
-                               self.path)
+                evaluate_phase(model, processing_class, self.config, self.dev_head, tasks_seen(self.phases, index),
+                               name, end, self.path)
                 self.done.add(name)
 
 
@@ -151,6 +159,7 @@ def run_cm(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
                                         config.data.max_prompt_tokens)
     phases = plan_phases(rows, cm.curriculum, cm.replay_fraction, config.seed)
     names = [name for name, _ in phases]
+    dev_head = phase_eval_records(config)
     model = attach_lora(model, config)
     log_path, phase_scores = stage_dir / rundir.LOG_HISTORY, stage_dir / rundir.PHASE_SCORES
     if not resume:
@@ -162,21 +171,23 @@ def run_cm(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
         for index, (name, phase_rows) in enumerate(phases):
             model, steps, phase_history = train_phase(
                 model, tokenizer, phase_rows, cm.trainer, stage_dir / rundir.PHASES_DIR / f"{index}-{name}",
-                log_path, seed=config.seed, report_to=config.report_to, phase=name, step_offset=offset, resume=resume)
+                log_path, seed=config.seed, report_to=config.report_to, phase=name, step_offset=offset,
+                resume=resume)
             boundaries.append((name, offset, offset + steps, phase_rows))
             history.extend(phase_history)
             offset += steps
             if index < len(phases) - 1:
-                evaluate_phase(model, tokenizer, config, tasks_seen(phases, index), name, offset, phase_scores)
+                evaluate_phase(model, tokenizer, config, dev_head, tasks_seen(phases, index), name, offset,
+                               phase_scores)
     else:  # ordered (or mixed): one trainer over all phases in order, evaluated at each phase boundary
         batch_rows = cm.trainer.per_device_train_batch_size * cm.trainer.gradient_accumulation_steps
         ends = phase_boundaries(phases, batch_rows)
-        callback = PhaseEvalCallback(config, phases, ends, phase_scores)
+        callback = PhaseEvalCallback(config, dev_head, phases, ends, phase_scores)
         all_rows = [row for _, phase_rows in phases for row in phase_rows]
         model, steps, history = train_phase(
             model, tokenizer, all_rows, cm.trainer, stage_dir / rundir.PHASES_DIR / f"0-{cm.curriculum}",
-            log_path, seed=config.seed, report_to=config.report_to, phase=None, step_offset=0, resume=resume, keep_order=True,
-            callbacks=[callback])
+            log_path, seed=config.seed, report_to=config.report_to, phase=None, step_offset=0, resume=resume,
+            keep_order=True, callbacks=[callback])
         history = [{**entry, "phase": phase_at(entry.get("step", 0), ends, names)} for entry in history]
         starts = [0] + ends[:-1]
         boundaries = [(name, min(s, steps), min(e, steps), phase_rows)
@@ -184,7 +195,8 @@ def run_cm(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     # The phase training ended in is scored on the final model (earlier ones were scored at their boundary).
     total_steps = boundaries[-1][2]
     last = names.index(phase_at(total_steps, [e for _, _, e, _ in boundaries], names))
-    evaluate_phase(model, tokenizer, config, tasks_seen(phases, last), names[last], total_steps, phase_scores)
+    evaluate_phase(model, tokenizer, config, dev_head, tasks_seen(phases, last), names[last], total_steps,
+                   phase_scores)
     rewrite_log_history(log_path, history)
     write_json(stage_dir / rundir.PHASES, {
         "curriculum": cm.curriculum, "train_examples": len(rows), "dropped_long_prompts": dropped,

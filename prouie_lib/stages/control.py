@@ -79,8 +79,9 @@ def run_control(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     log_path = stage_dir / rundir.LOG_HISTORY
     if not resume:
         log_path.unlink(missing_ok=True)
-    model, steps, history = train_phase(model, tokenizer, rows, trainer_cfg, stage_dir / rundir.PHASES_DIR / "0-sft",
-                                        log_path, seed=config.seed, report_to=config.report_to, phase="sft", step_offset=0, resume=resume)
+    model, steps, history = train_phase(
+        model, tokenizer, rows, trainer_cfg, stage_dir / rundir.PHASES_DIR / "0-sft", log_path, seed=config.seed,
+        report_to=config.report_to, phase="sft", step_offset=0, resume=resume)
     rewrite_log_history(log_path, history)
     write_json(stage_dir / rundir.PHASES, {
         "phases": [{"phase": "sft", "start_step": 0, "end_step": steps, "examples": len(rows)}],

@@ -58,11 +58,17 @@ except ImportError:  # pragma: no cover
     GRPOTrainer = object  # type: ignore[assignment,misc]
 
 
+def admitted(records: list[Record], config: RunConfig) -> list[Record]:
+    """The records DE's prompt filter admits (``de.datasets``, ``de.tasks``; None admits all), order kept."""
+    de = config.de
+    return [r for r in records if (de.datasets is None or r["dataset"] in de.datasets)
+            and (de.tasks is None or r["task"] in de.tasks)]
+
+
 def select_prompts(records: list[Record], config: RunConfig) -> list[Record]:
     """DE's prompt records: the configured datasets/tasks only, then at most ``train_limit`` of them (seeded)."""
     de = config.de
-    chosen = [r for r in records if (de.datasets is None or r["dataset"] in de.datasets)
-              and (de.tasks is None or r["task"] in de.tasks)]
+    chosen = admitted(records, config)
     if not chosen:
         raise ValueError(f"de.datasets={de.datasets} / de.tasks={de.tasks} select none of the "
                          f"{len(records)} training records (datasets: {sorted({r['dataset'] for r in records})})")
@@ -278,9 +284,7 @@ def select_probe(config: RunConfig) -> list[Record]:
         records = load_split(config, "dev")
     except (KeyError, ValueError, FileNotFoundError):
         records = load_split(config, config.data.train_split)
-    records = [r for r in records if (de.datasets is None or r["dataset"] in de.datasets)
-               and (de.tasks is None or r["task"] in de.tasks)]
-    return records[: de.probe_size]
+    return admitted(records, config)[: de.probe_size]
 
 
 def _truncate_steps(path: Path, step: int, *, keep_equal: bool) -> None:
