@@ -7,7 +7,7 @@ import re
 import pytest
 
 from prouie_lib.data import data_root, load_examples
-from prouie_lib.formats import get_format
+from prouie_lib.formats import FORMATS, get_format
 from prouie_lib.formats.examples import FORMAT_EXAMPLES
 
 
@@ -19,7 +19,7 @@ def _example(fmt: str) -> str:
 
 
 @pytest.mark.skipif(not (data_root() / "RE").is_dir(), reason="shared datasets not available")
-@pytest.mark.parametrize("fmt", ["complete", "streamlined", "streamlined-notypes"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_help_examples_parse_to_the_relation(fmt):
     record = next(r for r in load_examples("CoNLL04", "test") if any(
         rel["head"]["text"] == "Reagan" and rel["type"] == "live in" for rel in r["relations"]))

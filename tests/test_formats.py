@@ -39,6 +39,7 @@ def ee_record(events=None):
 
 
 complete = CompleteFormat()
+present = CompleteFormat(exhaustive=False)
 streamlined = StreamlinedFormat()
 notypes = StreamlinedFormat(keep_entity_types=False)
 
@@ -46,7 +47,7 @@ notypes = StreamlinedFormat(keep_entity_types=False)
 # ---- registry ----------------------------------------------------------------------------------------------
 
 def test_registry_names_and_lookup():
-    assert set(FORMATS) == {"complete", "streamlined", "streamlined-notypes"}
+    assert set(FORMATS) == {"complete", "complete-present", "streamlined", "streamlined-notypes"}
     for name, fmt in FORMATS.items():
         assert fmt.name == name and get_format(name) is fmt
     assert get_format(complete) is complete
@@ -81,6 +82,22 @@ def test_render_event_without_arguments_lists_every_role_empty():
     assert json.loads(complete.render(rec)) == {"Attack": [{"trigger": "bombed", "attacker": [], "place": []}],
                                                 "Election": []}
     assert streamlined.render(rec) == "(Attack: bombed)"
+
+
+def test_complete_present_leaves_out_empty_labels_and_roles():
+    assert present.render(ner_record()) == '{"person": ["Barack Obama"], "location": ["Paris"]}'
+    assert present.render(re_record()) == ('{"work for": [{"head": "John", "head_type": "person", "tail": "IBM", '
+                                           '"tail_type": "organization"}]}')
+    rec = ee_record(events=[{"type": "Attack", "trigger": span("bombed"), "arguments": [argument("attacker", "Rebels")]}])
+    assert present.render(rec) == '{"Attack": [{"trigger": "bombed", "attacker": ["Rebels"]}]}'
+    assert present.render(ner_record(entities=[])) == "{}"
+    for text, task, labels in [("{}", "NER", NER_LABELS), (present.render(rec), "EE", EE_LABELS)]:
+        result = present.parse(text, labels, task)
+        assert result.well_formed, result.errors
+    # the exhaustive format calls the same answers incomplete
+    assert not complete.parse("{}", NER_LABELS, "NER").well_formed
+    assert not complete.parse(present.render(rec), EE_LABELS, "EE").well_formed
+    assert "found" in present.describe("RE") and "every" in complete.describe("RE")
 
 
 def test_render_deduplicates_exact_duplicate_units():
@@ -131,7 +148,7 @@ def test_escaping_rule():
 
 # ---- parsing: well-formed text -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fmt", [complete, streamlined])
+@pytest.mark.parametrize("fmt", [complete, present, streamlined])
 @pytest.mark.parametrize("rec", [ner_record(), re_record(), ee_record()], ids=["NER", "RE", "EE"])
 def test_parse_of_render_is_the_gold(fmt, rec):
     result = fmt.parse(fmt.render(rec), rec["labels"], rec["task"])

@@ -10,7 +10,7 @@ from typing import Any
 from prouie_lib.formats.examples import FORMAT_EXAMPLES
 
 PROTOCOL_NAMES = ("prouie", "instructuie", "iepile", "uie")  # keep in sync with protocols.PROTOCOLS (tested)
-FORMAT_NAMES = ("complete", "streamlined", "streamlined-notypes")  # keep in sync with formats.FORMATS (tested)
+FORMAT_NAMES = ("complete", "complete-present", "streamlined", "streamlined-notypes")  # keep in sync with formats.FORMATS (tested)
 
 
 

@@ -278,7 +278,7 @@ class IEPileProtocol(Protocol):
 
     def pred_structure(self, pred: Prediction, task: str) -> Structure:
         line = pred.line
-        if line is not None and line.get("format") == "complete":
+        if line is not None and line.get("format") in ("complete", "complete-present"):  # JSON formats
             chunks = line.get("completion")
             chunks = [chunks] if isinstance(chunks, str) else chunks
             if isinstance(chunks, list) and chunks and all(isinstance(c, str) for c in chunks):

@@ -5,6 +5,7 @@
 answer-format instruction used in prompts):
 
 - ``complete``: explicit, exhaustive JSON (stage CM) — :mod:`prouie_lib.formats.complete`;
+- ``complete-present``: the same JSON with only the labels (and EE roles) that have units;
 - ``streamlined``: compact units, RE with entity types (stage SA) — :mod:`prouie_lib.formats.streamlined`;
 - ``streamlined-notypes``: the same without RE entity types (to measure what dropping them saves).
 """
@@ -17,6 +18,7 @@ from prouie_lib.formats.streamlined import StreamlinedFormat
 
 FORMATS: dict[str, TargetFormat] = {
     "complete": CompleteFormat(),
+    "complete-present": CompleteFormat(exhaustive=False),
     "streamlined": StreamlinedFormat(keep_entity_types=True),
     "streamlined-notypes": StreamlinedFormat(keep_entity_types=False),
 }

@@ -6,7 +6,9 @@ FORMAT_EXAMPLES = """prediction lines: {"id": ..., "completion": ..., "format": 
   complete             {"organization based in": [], "located in": [], "live in": [{"head": "Reagan",
                        "head_type": "person", "tail": "America", "tail_type": "location"}], "work for": [],
                        "kill": []}
+  complete-present     {"live in": [{"head": "Reagan", "head_type": "person", "tail": "America",
+                       "tail_type": "location"}]}
   streamlined          (Reagan [person] | live in | America [location])
   streamlined-notypes  (Reagan | live in | America)
 NER:  (person: Nadim Ladki)(location: Paris)     EE:  (attack: bombed | attacker: rebels | place: Kabul)
-nothing to extract:  None (streamlined) or every list empty (complete)"""
+nothing to extract:  None (streamlined) or every list empty (complete) or {} (complete-present)"""
