@@ -37,10 +37,10 @@ sys.path.insert(0, str(REPO))
 from prouie_lib.formats import get_format  # noqa: E402
 from prouie_lib.formats.base import ParseResult  # noqa: E402
 from prouie_lib.rewards import get_reward  # noqa: E402
-from prouie_lib.rewards import units as reward_units  # noqa: E402
+from prouie_lib.rewards import steps as reward_steps  # noqa: E402
+from prouie_lib.schema import TASK_FIELD  # noqa: E402
 
 DATASETS = ("CoNLL2003", "CoNLL04", "PHEE")
-FIELD = {"NER": "entities", "RE": "relations", "EE": "events"}
 
 
 def load_golds(name: str, limit: int) -> list[dict[str, Any]]:
@@ -76,7 +76,7 @@ def _shift(rng: random.Random, span: str, text: str) -> str:
 def perturb(gold: dict[str, Any], rng: random.Random) -> dict[str, list[dict[str, Any]]]:
     """One prediction for the gold's task: a random mix of unit edits."""
     task, text, labels = gold["task"], gold["text"], gold.get("labels") or {}
-    units = copy.deepcopy(gold[FIELD[task]])
+    units = copy.deepcopy(gold[TASK_FIELD[task]])
     ent_types = labels.get("entity_types") or ["misc"]
     rel_types = labels.get("relation_types") or ["rel"]
     ev_types = labels.get("event_types") or {"Event": ["Role"]}
@@ -121,7 +121,7 @@ def perturb(gold: dict[str, Any], rng: random.Random) -> dict[str, list[dict[str
             unit["tail"]["text"] = _shift(rng, unit["tail"]["text"], text)
         else:
             unit["trigger"]["text"] = _shift(rng, unit["trigger"]["text"], text)
-    return {"entities": [], "relations": [], "events": [], FIELD[task]: units}
+    return {"entities": [], "relations": [], "events": [], TASK_FIELD[task]: units}
 
 
 def truncate(rng: random.Random, text: str) -> str:
@@ -156,13 +156,13 @@ def bench_dataset(name: str, per_dataset: int, variants: int, repeats: int,
                 if rng.random() < 1 / 8:
                     text = truncate(rng, text)
                 items.append((text, gold))
-    units = sum(len(g[FIELD[g["task"]]]) for g in golds)
+    units = sum(len(g[TASK_FIELD[g["task"]]]) for g in golds)
 
     def structure_level(item):
         return reward.score_parsed(*item)
 
     def structure_cold(item):
-        reward_units._GOLD_CACHE.clear()
+        reward_steps._GOLD_CACHE.clear()
         return reward.score_parsed(*item)
 
     result: dict[str, Any] = {"task": golds[0]["task"] if golds else None, "golds": len(golds),

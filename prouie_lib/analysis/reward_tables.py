@@ -26,7 +26,7 @@ def sfr_breakdown(record: Record, *, completion: str | None = None, fmt: str | N
     """
     from prouie_lib.formats import get_format
     from prouie_lib.rewards import get_reward
-    from prouie_lib.rewards.units import TASK_STEPS, task_units
+    from prouie_lib.rewards.steps import TASK_STEPS, task_units
 
     scorer = get_reward(reward, **options)
     task = record["task"]
