@@ -159,7 +159,7 @@ def test_debug_shows_the_traceback_of_a_user_error(files, capsys):
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):
-    import prouie_lib.data.cli as data_cli
+    import prouie_lib.cli.data as data_cli
 
     def broken(args):
         return {}["no such key"]  # a programming error, not a user error

@@ -9,7 +9,9 @@ import types
 import pytest
 
 from prouie_lib import cli
-from prouie_lib.evaluation import cli as eval_cli
+from prouie_lib.cli import eval as eval_cli
+from prouie_lib.cli import predict as predict_cli
+from prouie_lib.data.io import read_json_objects
 from prouie_lib.evaluation.protocols import PROTOCOLS
 from prouie_lib.formats import FORMATS
 from prouie_lib.schema import entity, make_record, structure_of
@@ -34,7 +36,7 @@ def files(tmp_path):
 
 def test_choices_match_the_registries():
     assert eval_cli.PROTOCOL_NAMES == tuple(PROTOCOLS)
-    assert set(eval_cli.FORMAT_NAMES) == set(FORMATS)
+    assert set(predict_cli.FORMAT_NAMES) == set(FORMATS)
 
 
 def test_score_json_prints_one_object(files, capsys):
@@ -75,10 +77,10 @@ def test_score_errors_name_the_file_and_line(files, tmp_path, capsys):
 def test_minimal_reader(tmp_path):
     path = tmp_path / "x.jsonl"
     path.write_text('{"a": 1}\n\n{"b": 2}\n')
-    assert eval_cli.read_json_lines(path) == [{"a": 1}, {"b": 2}]
+    assert read_json_objects(path) == [{"a": 1}, {"b": 2}]
     path.write_text("[1]\n")
     with pytest.raises(ValueError, match="expected a JSON object"):
-        eval_cli.read_json_lines(path)
+        read_json_objects(path)
 
 
 def test_protocols_lists_every_protocol_with_rules(capsys):

@@ -32,8 +32,8 @@ from collections import Counter
 
 import pytest
 
+from prouie_lib.cli.eval import format_table
 from prouie_lib.data import data_root, load_examples
-from prouie_lib.evaluation.cli import format_table
 from prouie_lib.evaluation.protocols import PROTOCOLS
 from prouie_lib.evaluation.score import score_predictions
 from prouie_lib.schema import entity, make_record

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reward_strategies import LABELS, gold_records
 
+from prouie_lib.cli import reward as reward_cli
 from prouie_lib.formats import get_format
 from prouie_lib.rewards import (
     REWARDS,
@@ -25,7 +26,7 @@ from prouie_lib.rewards import (
     replay_traces,
     summarize_replay,
 )
-from prouie_lib.rewards import cli as reward_cli
+from prouie_lib.rewards.scoring import component_means, score_completions
 from prouie_lib.schema import RecordError
 
 FORMATS = ("complete", "streamlined")
@@ -232,6 +233,20 @@ def test_replay_errors_name_file_line_and_field(tmp_path):
         replay_traces(path, "sfr")
 
 
+# ---------------------------------------------------------------- scoring a completions file (library)
+
+def test_score_completions_indexes_gold_by_id_and_counts_missing():
+    gold = [ner_gold(0), ner_gold(5)]
+    lines = [{"id": "g0", "completion": "(person: Ann Lee)(location: Paris)", "format": "streamlined"}]
+    report = score_completions(gold, lines, "sfr", options={"re_entity_types": True})  # YAML's `on`
+    assert report["reward"] == "sfr" and report["missing"] == 1 and report["mean"] == pytest.approx(1.0)
+    assert component_means(report["items"])["format"] == (1.0, 1)
+    with pytest.raises(RecordError, match=r"g\.jsonl: record g0: field 'id': duplicate gold id"):
+        score_completions([ner_gold(0), ner_gold(0)], lines, "sfr", gold_source="g.jsonl")
+    with pytest.raises(RecordError, match=r"c\.jsonl: record line 1: field 'id'"):
+        score_completions(gold, [{"completion": "x"}], "sfr", source="c.jsonl")
+
+
 # ---------------------------------------------------------------- CLI
 
 def run_cli(argv: list[str]) -> int:
@@ -242,9 +257,9 @@ def run_cli(argv: list[str]) -> int:
 
 
 def test_cli_module_is_listed():
-    from prouie_lib.cli import COMMAND_MODULES
+    from prouie_lib.cli import COMMANDS
 
-    assert "prouie_lib.rewards.cli" in COMMAND_MODULES
+    assert reward_cli in COMMANDS
 
 
 def test_cli_score_json_with_text_and_structured_lines(tmp_path, capsys):
@@ -263,7 +278,7 @@ def test_cli_score_json_with_text_and_structured_lines(tmp_path, capsys):
     assert set(report["items"][0]["components"]) >= {"format", "f1_entity_span", "f1_entity_type"}
     # entity types forced on: the structured line's gold relation is typed, so it stays perfect
     assert run_cli(["reward", "score", "--gold", str(gold_path), "--completions", str(comp_path),
-                    "--reward", "strict_f1", "--option", "re_entity_types=on", "--json"]) == 0
+                    "--reward", "strict_f1", "--set", "re_entity_types=on", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [i["total"] for i in report["items"]] == pytest.approx([2 / 3, 1.0])
 
@@ -273,7 +288,7 @@ def test_cli_score_text_output_and_options(tmp_path, capsys):
     gold_path.write_text(json.dumps(ner_gold(0)) + "\n" + json.dumps(ner_gold(5)) + "\n")
     comp_path.write_text(json.dumps({"id": "g0", "completion": "(person: Ann Lee)"}) + "\n")
     assert run_cli(["reward", "score", "--gold", str(gold_path), "--completions", str(comp_path),
-                    "--format", "streamlined", "--option", "format=0", "--option", "entity_span=0"]) == 0
+                    "--format", "streamlined", "--set", "format=0", "--set", "entity_span=0"]) == 0
     captured = capsys.readouterr()
     assert "mean 0.6667" in captured.out and "f1_entity_type" in captured.out
     assert "1 gold record(s)" in captured.err

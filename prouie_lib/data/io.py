@@ -49,6 +49,11 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, value
 
 
+def read_json_objects(path: str | Path) -> list[dict[str, Any]]:
+    """Every object of a JSON Lines file (:func:`iter_json_objects` without the line numbers)."""
+    return [value for _, value in iter_json_objects(path)]
+
+
 def read_jsonl(path: str | Path, *, lenient: bool = False, report: ValidationReport | None = None,
                limit: int | None = None) -> list[Record]:
     """Read and validate unified records.

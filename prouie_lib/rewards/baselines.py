@@ -22,7 +22,7 @@ from typing import Any
 
 from prouie_lib.formats.base import ParseResult
 from prouie_lib.rewards.base import Reward, RewardResult
-from prouie_lib.rewards.sfr import RE_ENTITY_TYPES_MODES, relation_types_active
+from prouie_lib.rewards.sfr import RE_ENTITY_TYPES_MODES, relation_types_active, switch_mode
 from prouie_lib.rewards.steps import STRICT_STEPS, PreparedGold, TaskUnits, prepare_gold, task_units
 from prouie_lib.schema import Record
 
@@ -41,6 +41,7 @@ class _StrictReward(Reward):
     """Baselines over the strictest units; option ``re_entity_types`` as in the SFR."""
 
     def __init__(self, re_entity_types: str = "auto") -> None:
+        re_entity_types = switch_mode(re_entity_types)
         if re_entity_types not in RE_ENTITY_TYPES_MODES:
             raise ValueError(f"{self.name}: re_entity_types must be one of {RE_ENTITY_TYPES_MODES}, "
                              f"got {re_entity_types!r}")

@@ -114,6 +114,15 @@ DEFAULT_STEP_WEIGHTS: dict[str, float] = {
     "trigger": 0.15, "event_type": 0.3, "argument": 0.15, "argument_role": 0.3,
 }
 RE_ENTITY_TYPES_MODES = ("auto", "on", "off")
+
+
+def switch_mode(value: Any) -> Any:
+    """YAML reads a bare ``on``/``off`` as a boolean (a config file, ``--set re_entity_types=on``): the mode.
+
+    >>> switch_mode(True), switch_mode(False), switch_mode("auto")
+    ('on', 'off', 'auto')
+    """
+    return ("on" if value else "off") if isinstance(value, bool) else value
 DUPLICATES_MODES = ("set", "multiset")
 TRUNCATED_MODES = ("partial", "floor")
 
@@ -147,6 +156,7 @@ class SFRConfig:
                 raise ValueError(f"SFR {name} must be a finite number >= 0, got {value!r}")
         if not math.isfinite(self.floor):
             raise ValueError(f"SFR floor must be finite, got {self.floor!r}")
+        object.__setattr__(self, "re_entity_types", switch_mode(self.re_entity_types))
         if self.re_entity_types not in RE_ENTITY_TYPES_MODES:
             raise ValueError(f"SFR re_entity_types must be one of {RE_ENTITY_TYPES_MODES}, "
                              f"got {self.re_entity_types!r}")

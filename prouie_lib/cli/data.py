@@ -1,4 +1,4 @@
-"""``prouie data ...``: list datasets, print statistics, convert a split to unified JSON Lines."""
+"""``prouie data {list,stats,convert}``: list datasets, print statistics, convert a split to unified JSON Lines."""
 
 from __future__ import annotations
 

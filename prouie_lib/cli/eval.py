@@ -1,17 +1,14 @@
-"""``prouie eval score``, ``prouie eval protocols`` and ``prouie predict`` (heavy imports inside handlers)."""
+"""``prouie eval {score,protocols}``: score predictions against gold data, list the scoring protocols."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from prouie_lib.formats.examples import FORMAT_EXAMPLES
 
 PROTOCOL_NAMES = ("prouie", "instructuie", "iepile", "uie")  # keep in sync with protocols.PROTOCOLS (tested)
-FORMAT_NAMES = ("complete", "complete-present", "streamlined", "streamlined-notypes")  # keep in sync with formats.FORMATS (tested)
-
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,41 +31,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     protocols.set_defaults(func=protocols_command)
     ev.set_defaults(func=lambda args: (ev.print_help(), 2)[1])
 
-    pr = sub.add_parser("predict", help="batched greedy prediction on a dataset split",
-                        description="Generate completions for a dataset split and write prediction JSONL.")
-    pr.add_argument("--model", required=True, help="backbone spec, hub id, local path or stage run folder")
-    pr.add_argument("--data", required=True, help="dataset registry name or path")
-    pr.add_argument("--split", default="test")
-    pr.add_argument("--format", dest="fmt", default="streamlined", choices=FORMAT_NAMES)
-    pr.add_argument("--out", required=True, help="prediction JSONL to write")
-    pr.add_argument("--limit", type=int, default=None, help="first N records only")
-    pr.add_argument("--batch-size", type=int, default=16)
-    pr.add_argument("--max-new-tokens", type=int, default=128)
-    pr.set_defaults(func=predict_command)
-
-
-def read_json_lines(path: str | Path) -> list[dict[str, Any]]:
-    """Prediction lines: one JSON object per non-blank line; errors name the file and line."""
-    from prouie_lib.data.io import iter_json_objects
-
-    return [row for _, row in iter_json_objects(path)]
-
-
-def read_gold(path: str | Path) -> list[dict[str, Any]]:
-    from prouie_lib.data import read_jsonl
-
-    return read_jsonl(path)
-
 
 def score_command(args: argparse.Namespace) -> int:
+    from prouie_lib.data.io import read_json_objects, read_jsonl
     from prouie_lib.evaluation.score import score_predictions
 
     if args.bootstrap < 0:
         raise ValueError(f"--bootstrap: must be >= 0, got {args.bootstrap}")
-    gold = read_gold(args.gold)
-    preds = read_json_lines(args.pred)
-    result = score_predictions(gold, preds, protocol=args.protocol, gold_source=str(args.gold),
-                               pred_source=str(args.pred), bootstrap=args.bootstrap)
+    result = score_predictions(read_jsonl(args.gold), read_json_objects(args.pred), protocol=args.protocol,
+                               gold_source=str(args.gold), pred_source=str(args.pred), bootstrap=args.bootstrap)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 0
 
@@ -101,13 +72,4 @@ def protocols_command(args: argparse.Namespace) -> int:
 
     for name, proto in PROTOCOLS.items():
         print(f"== {name} ==\n{(type(proto).__doc__ or '').strip()}\n")
-    return 0
-
-
-def predict_command(args: argparse.Namespace) -> int:
-    from prouie_lib.evaluation.predict import predict_to_file
-
-    out = predict_to_file(args.model, args.data, args.split, args.fmt, args.out, limit=args.limit,
-                          batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
-    print(f"wrote {out}")
     return 0
