@@ -55,8 +55,10 @@ def sft_arm(backbone: str, fmt: str, compact: bool, steps: int, rows: int) -> di
     from prouie_lib.config import TrainerConfig
     from prouie_lib.data import load_examples
     from prouie_lib.models import load_backbone
-    from prouie_lib.stages.common import seed_everything, sft_config, sft_rows
     from prouie_lib.stages.lm_head import use_compact_lm_head
+    from prouie_lib.stages.skeleton import seed_everything
+    from prouie_lib.stages.stage_data import sft_rows
+    from prouie_lib.stages.training_args import sft_config
 
     config = _config(backbone)
     seed_everything(0)
@@ -102,7 +104,8 @@ def grpo_arm(backbone: str, steps: int) -> dict[str, Any]:
 
     from prouie_lib.models import load_backbone
     from prouie_lib.rewards import make_trl_reward_funcs
-    from prouie_lib.stages.common import load_split, seed_everything
+    from prouie_lib.stages.skeleton import seed_everything
+    from prouie_lib.stages.stage_data import load_split
 
     seed_everything(0)
     use_compact_lm_head(True)

@@ -57,7 +57,7 @@ TINY = "tiny-random"
 def build_rows(n_rows: int, seed: int, config) -> list[dict[str, Any]]:
     """``n_rows`` seeded CoNLL04 train rows, complete format, as the CM stage builds them."""
     from prouie_lib.data import load_examples
-    from prouie_lib.stages.common import sft_rows
+    from prouie_lib.stages.stage_data import sft_rows
 
     records = list(load_examples("CoNLL04", "train"))
     records = random.Random(seed).sample(records, min(n_rows, len(records)))
@@ -71,7 +71,7 @@ def make_trainer(model, tokenizer, rows, output_dir: Path, *, steps: int, batch_
     from trl import SFTTrainer
 
     from prouie_lib.config import TrainerConfig
-    from prouie_lib.stages.common import sft_config
+    from prouie_lib.stages.training_args import sft_config
 
     cfg = TrainerConfig(max_steps=steps, per_device_train_batch_size=batch_size, logging_steps=1)
     args = sft_config(cfg, output_dir, seed, save_strategy="no", **overrides)
@@ -94,8 +94,8 @@ def make_trainer(model, tokenizer, rows, output_dir: Path, *, steps: int, batch_
 
 def fresh_lora_model(spec: str, config, seed: int):
     from prouie_lib.models import load_backbone
-    from prouie_lib.stages.common import seed_everything
     from prouie_lib.stages.sft_phase import attach_lora
+    from prouie_lib.stages.skeleton import seed_everything
 
     model, tokenizer = load_backbone(spec)
     seed_everything(seed)

@@ -20,10 +20,10 @@ def run_pipeline(config: RunConfig, *, fresh: bool = False, rerun_from: str | No
     Before any stage starts: :func:`preflight`, then every existing stage folder's fingerprint is compared with the
     config (a changed stage stops the run with a :class:`~prouie_lib.config.StaleStageError`). ``rerun_from``
     deletes that stage's folder and those of the stages after it first, so they are computed again. SIGINT/SIGTERM
-    stop the run resumably (:class:`prouie_lib.stages.common.Interrupted`).
+    stop the run resumably (:class:`prouie_lib.stages.interrupts.Interrupted`).
     """
     from prouie_lib.stages import run_stage
-    from prouie_lib.stages.common import graceful_interrupts
+    from prouie_lib.stages.interrupts import graceful_interrupts
 
     preflight(config, source=source)
     if rerun_from is not None and rerun_from not in config.stages:

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import signal
+from pathlib import Path
 
 import pytest
 import torch
@@ -27,8 +28,8 @@ from safetensors.torch import load_file
 from prouie_lib import rundir
 from prouie_lib.config import StaleStageError, load_config
 from prouie_lib.pipeline import run_pipeline
-from prouie_lib.stages import common
-from prouie_lib.stages.common import Interrupted
+from prouie_lib.stages import checkpoints as ckpt
+from prouie_lib.stages.interrupts import Interrupted
 
 # The tiny config, cut further so that two whole pipelines and six resumes fit in about a minute on 2 CPU cores.
 SMALL = {"data.train_limit_per_dataset": 4, "cm.phase_eval_limit": 1, "eval.limit_per_dataset": 1,
@@ -89,12 +90,13 @@ def runs(tmp_path_factory):
     patch.setattr(transformers.Trainer, "training_step", training_step)
     patch.setattr(transformers.Trainer, "_save_optimizer_and_scheduler", save_optimizer)
 
-    from prouie_lib.stages import de
+    from prouie_lib.stages import skeleton
 
-    original_eval = de.evaluate_stage
+    original_eval = skeleton.evaluate_stage
 
-    def de_evaluate(*args, **kwargs):
-        if "de:eval" not in fired:
+    def de_evaluate(model, tokenizer, config, stage_dir, *args, **kwargs):
+        args = (model, tokenizer, config, stage_dir, *args)
+        if Path(stage_dir).name == "de" and "de:eval" not in fired:
             fired.add("de:eval")
             import prouie_lib.evaluation.predict as predict
 
@@ -109,7 +111,7 @@ def runs(tmp_path_factory):
                 return original_eval(*args, **kwargs)
         return original_eval(*args, **kwargs)
 
-    patch.setattr(de, "evaluate_stage", de_evaluate)
+    patch.setattr(skeleton, "evaluate_stage", de_evaluate)
 
     def progress(message: str) -> None:
         if message.startswith("[pipeline] sa: finished") and "between" not in fired:
@@ -126,12 +128,12 @@ def runs(tmp_path_factory):
                 seen.append(str(err))
                 checkpoints = config.stage_dir("cm") / rundir.PHASES_DIR / "0-ordered" / rundir.CHECKPOINTS
                 if "cm:save:3" in fired and "torn" not in fired:
-                    assert (checkpoints / "checkpoint-3" / common.TRAINER_STATE).is_file()  # the write completed
+                    assert (checkpoints / "checkpoint-3" / ckpt.TRAINER_STATE).is_file()  # the write completed
                     # A kill during the next checkpoint write leaves a folder without trainer_state.json.
                     fired.add("torn")
                     torn = checkpoints / "checkpoint-4"
                     shutil.copytree(checkpoints / "checkpoint-3", torn)
-                    (torn / common.TRAINER_STATE).unlink()
+                    (torn / ckpt.TRAINER_STATE).unlink()
                     with open(torn / "optimizer.pt", "r+b") as fh:
                         fh.truncate(10)
         else:
@@ -200,9 +202,9 @@ def test_torn_checkpoint_is_skipped_with_a_warning(capfd):
         for path in (good, torn):
             path.mkdir()
             (path / "adapter_model.safetensors").write_bytes(b"x" * 8)
-        (good / common.TRAINER_STATE).write_text(json.dumps({"global_step": 4}))
-        (torn / common.TRAINER_STATE).write_text('{"global_st')  # cut mid-write
-        assert common.last_checkpoint(folder) == str(good)
+        (good / ckpt.TRAINER_STATE).write_text(json.dumps({"global_step": 4}))
+        (torn / ckpt.TRAINER_STATE).write_text('{"global_st')  # cut mid-write
+        assert ckpt.last_checkpoint(folder) == str(good)
         assert not torn.exists()
         assert "checkpoint-6 is incomplete" in capfd.readouterr().err
 
@@ -254,7 +256,7 @@ def test_tied_lm_head_missing_key_is_harmless_and_silenced(tmp_path, caplog):
     from prouie_lib.models import load_backbone
 
     model, _ = load_backbone("tiny-random", device="cpu")
-    assert common.ties_lm_head(model)
+    assert ckpt.ties_lm_head(model)
     with torch.no_grad():
         model.get_input_embeddings().weight.add_(0.5)  # "trained" weights differ from a fresh model
     model.save_pretrained(tmp_path)
@@ -270,7 +272,7 @@ def test_tied_lm_head_missing_key_is_harmless_and_silenced(tmp_path, caplog):
     logger = logging.getLogger("transformers.trainer")
     message = "There were missing keys in the checkpoint model loaded: ['lm_head.weight']."
     with caplog.at_level(logging.WARNING, logger="transformers.trainer"):
-        with common.quiet_tied_lm_head(fresh):
+        with ckpt.quiet_tied_lm_head(fresh):
             logger.warning(message)
             logger.warning("There were missing keys in the checkpoint model loaded: ['model.norm.weight'].")
         logger.warning(message)  # outside the resume: not filtered

@@ -27,21 +27,12 @@ from transformers import TrainerCallback
 
 from prouie_lib import rundir
 from prouie_lib.config import RunConfig
-from prouie_lib.models import load_backbone
 from prouie_lib.schema import HEADLINE_METRIC, Record
-from prouie_lib.stages.common import (
-    by_difficulty,
-    evaluate_stage,
-    filter_long_prompts,
-    load_split,
-    prepare_stage_dir,
-    record_timing,
-    rewrite_log_history,
-    seed_everything,
-    sft_rows,
-    write_json,
-)
-from prouie_lib.stages.sft_phase import attach_lora, finish_stage_model, remove_checkpoints, train_phase
+from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.sft_phase import attach_lora, train_phase
+from prouie_lib.stages.skeleton import StageRun, Trained, run_skeleton
+from prouie_lib.stages.stage_data import by_difficulty, filter_long_prompts, load_split, sft_rows
+from prouie_lib.stages.training_log import rewrite_log_history
 
 
 def plan_phases(rows: list[dict[str, Any]], curriculum: str, replay_fraction: float,
@@ -149,63 +140,83 @@ def phase_at(step: int, ends: list[int], names: list[str]) -> str:
 
 def run_cm(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     """Train CM from the configured backbone; write ``runs/<name>/cm/``; return the eval scores."""
-    cm = config.cm
-    stage_dir = prepare_stage_dir(config, "cm", resume=resume)
-    seed_everything(config.seed)
-    start = time.time()
-    model, tokenizer = load_backbone(config.model.backbone)
+    return run_skeleton("cm", config, resume=resume, fmt=config.cm.format, train=train_cm)
+
+
+def train_cm(run: StageRun) -> Trained:
+    """CM's training part: the curriculum's phases over the full training data, scored on the dev head."""
+    config, stage_dir, cm = run.config, run.stage_dir, run.config.cm
+    # Complete-format rows of the full training data; prompts too long for the model are dropped (and counted).
     records = load_split(config, config.data.train_split, limit_per_dataset=config.data.train_limit_per_dataset)
-    rows, dropped = filter_long_prompts(sft_rows(records, cm.format, config), tokenizer,
+    rows, dropped = filter_long_prompts(sft_rows(records, cm.format, config), run.tokenizer,
                                         config.data.max_prompt_tokens)
+
+    # The curriculum: phases NER → RE → EE (with replay), and the dev head every phase is scored on.
     phases = plan_phases(rows, cm.curriculum, cm.replay_fraction, config.seed)
     names = [name for name, _ in phases]
     dev_head = phase_eval_records(config)
-    model = attach_lora(model, config)
+    model = attach_lora(run.model, config)
     log_path, phase_scores = stage_dir / rundir.LOG_HISTORY, stage_dir / rundir.PHASE_SCORES
-    if not resume:
+    if not run.resume:
         log_path.unlink(missing_ok=True)
         phase_scores.unlink(missing_ok=True)
-    boundaries = []
-    if cm.curriculum == "sequential":  # a new trainer per phase, evaluated after each
-        offset, history = 0, []
-        for index, (name, phase_rows) in enumerate(phases):
-            model, steps, phase_history = train_phase(
-                model, tokenizer, phase_rows, cm.trainer, stage_dir / rundir.PHASES_DIR / f"{index}-{name}",
-                log_path, seed=config.seed, report_to=config.report_to, phase=name, step_offset=offset,
-                resume=resume)
-            boundaries.append((name, offset, offset + steps, phase_rows))
-            history.extend(phase_history)
-            offset += steps
-            if index < len(phases) - 1:
-                evaluate_phase(model, tokenizer, config, dev_head, tasks_seen(phases, index), name, offset,
-                               phase_scores)
-    else:  # ordered (or mixed): one trainer over all phases in order, evaluated at each phase boundary
-        batch_rows = cm.trainer.per_device_train_batch_size * cm.trainer.gradient_accumulation_steps
-        ends = phase_boundaries(phases, batch_rows)
-        callback = PhaseEvalCallback(config, dev_head, phases, ends, phase_scores)
-        all_rows = [row for _, phase_rows in phases for row in phase_rows]
-        model, steps, history = train_phase(
-            model, tokenizer, all_rows, cm.trainer, stage_dir / rundir.PHASES_DIR / f"0-{cm.curriculum}",
-            log_path, seed=config.seed, report_to=config.report_to, phase=None, step_offset=0, resume=resume,
-            keep_order=True, callbacks=[callback])
-        history = [{**entry, "phase": phase_at(entry.get("step", 0), ends, names)} for entry in history]
-        starts = [0] + ends[:-1]
-        boundaries = [(name, min(s, steps), min(e, steps), phase_rows)
-                      for (name, phase_rows), s, e in zip(phases, starts, ends, strict=True)]
+
+    # Train: a new trainer per phase (sequential), or one trainer over all phases in order (ordered, mixed).
+    train = train_sequential if cm.curriculum == "sequential" else train_ordered
+    model, history, boundaries = train(run, model, phases, dev_head, log_path, phase_scores)
+
     # The phase training ended in is scored on the final model (earlier ones were scored at their boundary).
     total_steps = boundaries[-1][2]
     last = names.index(phase_at(total_steps, [e for _, _, e, _ in boundaries], names))
-    evaluate_phase(model, tokenizer, config, dev_head, tasks_seen(phases, last), names[last], total_steps,
+    evaluate_phase(model, run.tokenizer, config, dev_head, tasks_seen(phases, last), names[last], total_steps,
                    phase_scores)
+
+    # The trainer's own log history and the phase boundaries.
     rewrite_log_history(log_path, history)
     write_json(stage_dir / rundir.PHASES, {
         "curriculum": cm.curriculum, "train_examples": len(rows), "dropped_long_prompts": dropped,
         "steps": total_steps,
         "phases": [{"phase": name, "start_step": s, "end_step": e, "examples": len(phase_rows),
                     "tasks": sorted({r["task"] for r in phase_rows})} for name, s, e, phase_rows in boundaries]})
-    finish_stage_model(model, tokenizer, stage_dir, config.model.backbone)
-    train_seconds = time.time() - start
-    scores = evaluate_stage(model, tokenizer, config, stage_dir, cm.format)
-    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
-    remove_checkpoints(stage_dir, cm.trainer)  # after evaluation: a resume during it needs them
-    return scores
+    return Trained(model, cm.trainer)
+
+
+def train_sequential(run: StageRun, model, phases: list[tuple[str, list[dict[str, Any]]]], dev_head: list[Record],
+                     log_path: Path, phase_scores: Path):
+    """One trainer per phase, each scored on the dev head after it (but the last); returns the model, the log
+    history and the phases' ``(name, start step, end step, rows)``."""
+    config, cm = run.config, run.config.cm
+    offset, history, boundaries = 0, [], []
+    for index, (name, phase_rows) in enumerate(phases):
+        model, steps, phase_history = train_phase(
+            model, run.tokenizer, phase_rows, cm.trainer, run.stage_dir / rundir.PHASES_DIR / f"{index}-{name}",
+            log_path, seed=config.seed, report_to=config.report_to, phase=name, step_offset=offset,
+            resume=run.resume)
+        boundaries.append((name, offset, offset + steps, phase_rows))
+        history.extend(phase_history)
+        offset += steps
+        if index < len(phases) - 1:
+            evaluate_phase(model, run.tokenizer, config, dev_head, tasks_seen(phases, index), name, offset,
+                           phase_scores)
+    return model, history, boundaries
+
+
+def train_ordered(run: StageRun, model, phases: list[tuple[str, list[dict[str, Any]]]], dev_head: list[Record],
+                  log_path: Path, phase_scores: Path):
+    """One trainer over all phases in order, scored on the dev head at each phase boundary; returns what
+    :func:`train_sequential` returns."""
+    config, cm = run.config, run.config.cm
+    names = [name for name, _ in phases]
+    batch_rows = cm.trainer.per_device_train_batch_size * cm.trainer.gradient_accumulation_steps
+    ends = phase_boundaries(phases, batch_rows)
+    callback = PhaseEvalCallback(config, dev_head, phases, ends, phase_scores)
+    all_rows = [row for _, phase_rows in phases for row in phase_rows]
+    model, steps, history = train_phase(
+        model, run.tokenizer, all_rows, cm.trainer, run.stage_dir / rundir.PHASES_DIR / f"0-{cm.curriculum}",
+        log_path, seed=config.seed, report_to=config.report_to, phase=None, step_offset=0, resume=run.resume,
+        keep_order=True, callbacks=[callback])
+    history = [{**entry, "phase": phase_at(entry.get("step", 0), ends, names)} for entry in history]
+    starts = [0] + ends[:-1]
+    boundaries = [(name, min(s, steps), min(e, steps), phase_rows)
+                  for (name, phase_rows), s, e in zip(phases, starts, ends, strict=True)]
+    return model, history, boundaries

@@ -12,30 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from typing import Any
 
 from prouie_lib import rundir
 from prouie_lib.config import RunConfig
-from prouie_lib.models import load_backbone
-from prouie_lib.stages.common import (
-    evaluate_stage,
-    filter_long_prompts,
-    load_split,
-    prepare_stage_dir,
-    record_timing,
-    rewrite_log_history,
-    seed_everything,
-    sft_rows,
-    write_json,
-)
-from prouie_lib.stages.sft_phase import (
-    attach_lora,
-    finish_stage_model,
-    planned_steps,
-    remove_checkpoints,
-    train_phase,
-)
+from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.sft_phase import attach_lora, planned_steps, train_phase
+from prouie_lib.stages.skeleton import StageRun, Trained, run_skeleton
+from prouie_lib.stages.stage_data import filter_long_prompts, load_split, sft_rows
+from prouie_lib.stages.training_log import rewrite_log_history
 
 
 def stage_steps(config: RunConfig, stage: str, rows: list[dict[str, Any]]) -> tuple[int, str]:
@@ -66,29 +51,33 @@ def control_budget(config: RunConfig, rows: list[dict[str, Any]]) -> dict[str, A
 
 def run_control(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     """Train the control from the backbone; write ``runs/<name>/sft/``; return the eval scores."""
-    fmt = config.sft.format
-    stage_dir = prepare_stage_dir(config, "sft", resume=resume)
-    seed_everything(config.seed)
-    start = time.time()
-    model, tokenizer = load_backbone(config.model.backbone)
+    return run_skeleton("sft", config, resume=resume, fmt=config.sft.format, train=train_control)
+
+
+def train_control(run: StageRun) -> Trained:
+    """The control's training part: one SFT phase on CM's training examples, at the budget of CM + SA."""
+    config, stage_dir, fmt = run.config, run.stage_dir, run.config.sft.format
+    # CM's training examples, in the evaluated format; prompts too long for the model are dropped (and counted).
     records = load_split(config, config.data.train_split, limit_per_dataset=config.data.train_limit_per_dataset)
-    rows, dropped = filter_long_prompts(sft_rows(records, fmt, config), tokenizer, config.data.max_prompt_tokens)
+    rows, dropped = filter_long_prompts(sft_rows(records, fmt, config), run.tokenizer,
+                                        config.data.max_prompt_tokens)
+
+    # The budget: as many optimizer steps as CM and SA took (or would take) together.
     budget = control_budget(config, rows)
     trainer_cfg = dataclasses.replace(config.sft.trainer or config.cm.trainer, max_steps=budget["steps"])
-    model = attach_lora(model, config)
+
+    # One SFT phase with a fresh LoRA (or full fine-tuning) from the backbone.
+    model = attach_lora(run.model, config)
     log_path = stage_dir / rundir.LOG_HISTORY
-    if not resume:
+    if not run.resume:
         log_path.unlink(missing_ok=True)
     model, steps, history = train_phase(
-        model, tokenizer, rows, trainer_cfg, stage_dir / rundir.PHASES_DIR / "0-sft", log_path, seed=config.seed,
-        report_to=config.report_to, phase="sft", step_offset=0, resume=resume)
+        model, run.tokenizer, rows, trainer_cfg, stage_dir / rundir.PHASES_DIR / "0-sft", log_path,
+        seed=config.seed, report_to=config.report_to, phase="sft", step_offset=0, resume=run.resume)
+
+    # The trainer's own log history and the phase record, with the budget and where it came from.
     rewrite_log_history(log_path, history)
     write_json(stage_dir / rundir.PHASES, {
         "phases": [{"phase": "sft", "start_step": 0, "end_step": steps, "examples": len(rows)}],
         "budget": budget, "format": fmt, "train_examples": len(rows), "dropped_long_prompts": dropped})
-    finish_stage_model(model, tokenizer, stage_dir, config.model.backbone)
-    train_seconds = time.time() - start
-    scores = evaluate_stage(model, tokenizer, config, stage_dir, fmt)
-    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
-    remove_checkpoints(stage_dir, trainer_cfg)  # after evaluation: a resume during it needs them
-    return scores
+    return Trained(model, trainer_cfg)

@@ -24,33 +24,14 @@ from transformers import TrainerCallback
 
 from prouie_lib import rundir
 from prouie_lib.config import RunConfig
-from prouie_lib.models import load_backbone
 from prouie_lib.schema import Record
-from prouie_lib.stages.common import (
-    KillAfterStepCallback,
-    LogHistoryCallback,
-    StopOnSignalCallback,
-    checkpoint_step,
-    evaluate_stage,
-    filter_long_prompts,
-    input_stage,
-    last_checkpoint,
-    load_split,
-    lora_config,
-    prepare_stage_dir,
-    prompt_messages,
-    quiet_tied_lm_head,
-    record_timing,
-    rewrite_log_history,
-    seed_everything,
-    tracking_callbacks,
-    trainer_kwargs,
-    training_loop,
-    truncate_log,
-    write_json,
-    write_text_atomic,
-)
-from prouie_lib.stages.sft_phase import finish_stage_model, remove_checkpoints
+from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
+from prouie_lib.stages.interrupts import KillAfterStepCallback, StopOnSignalCallback, training_loop
+from prouie_lib.stages.skeleton import StageRun, Trained, run_skeleton
+from prouie_lib.stages.stage_data import filter_long_prompts, load_split, prompt_messages
+from prouie_lib.stages.training_args import lora_config, tracking_callbacks, trainer_kwargs
+from prouie_lib.stages.training_log import LogHistoryCallback, rewrite_log_history, truncate_log
 
 try:  # the subclass below needs trl; keep the module importable for docs without it
     from trl import GRPOTrainer
@@ -211,70 +192,74 @@ class TracingGRPOTrainer(GRPOTrainer):
 
 def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     """Train DE from SA's output with GRPO; write ``runs/<name>/de/``; return the eval scores."""
-    from prouie_lib.rewards import make_trl_reward_funcs
+    return run_skeleton("de", config, resume=resume, fmt=config.de.format, train=train_de)
 
-    stage_dir = prepare_stage_dir(config, "de", resume=resume)
-    seed_everything(config.seed)
-    start = time.time()
-    source = input_stage(config, "de")
-    model, tokenizer = load_backbone(source)
-    records = select_prompts(load_split(config, config.data.train_split,
-                                        limit_per_dataset=config.data.train_limit_per_dataset), config)
-    rows, dropped = filter_long_prompts(grpo_rows(records, config), tokenizer, config.data.max_prompt_tokens)
+
+def train_de(run: StageRun) -> Trained:
+    """DE's training part: GRPO on the selected prompts, with reward traces, a probe and the time split."""
     from datasets import Dataset
 
+    from prouie_lib.rewards import make_trl_reward_funcs
+    from prouie_lib.stages.lm_head import use_compact_lm_head
+
+    config, stage_dir, de = run.config, run.stage_dir, run.config.de
+    # Prompts: the training records DE's filter admits (at most ``de.train_limit``); too long ones are dropped.
+    records = select_prompts(load_split(config, config.data.train_split,
+                                        limit_per_dataset=config.data.train_limit_per_dataset), config)
+    rows, dropped = filter_long_prompts(grpo_rows(records, config), run.tokenizer, config.data.max_prompt_tokens)
+
+    # Rewards, each timed (for the generation / reward / update split of the loop's time).
     reward_funcs = [TimedReward(f) for f in make_trl_reward_funcs(
-        config.de.reward, per_task=config.de.per_task_rewards, weights=config.de.reward_params or None)]
-    trace_path = stage_dir / rundir.REWARD_TRACES
-    log_path = stage_dir / rundir.LOG_HISTORY
-    probe_path = stage_dir / rundir.PROBE
-    checkpoint = last_checkpoint(stage_dir / rundir.CHECKPOINTS) if resume else None
+        de.reward, per_task=de.per_task_rewards, weights=de.reward_params or None)]
+
+    # Resume: from the last complete checkpoint, without the traces, probes and log entries written after it.
+    trace_path, log_path, probe_path = (stage_dir / rundir.REWARD_TRACES, stage_dir / rundir.LOG_HISTORY,
+                                        stage_dir / rundir.PROBE)
+    checkpoint = last_checkpoint(stage_dir / rundir.CHECKPOINTS) if run.resume else None
     if checkpoint is None:
         for path in (trace_path, log_path, probe_path):
             path.unlink(missing_ok=True)
-    else:  # drop traces, probes and log entries written after the checkpoint we resume from
-        _truncate_steps(trace_path, checkpoint_step(checkpoint), keep_equal=False)
-        _truncate_steps(probe_path, checkpoint_step(checkpoint), keep_equal=True)
+    else:
+        truncate_log(trace_path, checkpoint_step(checkpoint), inclusive=False)
+        truncate_log(probe_path, checkpoint_step(checkpoint))
         truncate_log(log_path, checkpoint_step(checkpoint))
+
+    # Callbacks: the streamed log, the probe, stop on a signal, the kill test hook, live tracking.
     callbacks = [LogHistoryCallback(log_path), StopOnSignalCallback(), KillAfterStepCallback()]
-    if config.de.probe_size > 0:
+    if de.probe_size > 0:
         probe = select_probe(config)
         if probe:
-            callbacks.insert(1, ProbeCallback(config, probe, probe_path, config.de.probe_every))
-    from prouie_lib.stages.lm_head import use_compact_lm_head
-
-    use_compact_lm_head(config.de.trainer.compact_lm_head)
+            callbacks.insert(1, ProbeCallback(config, probe, probe_path, de.probe_every))
+    use_compact_lm_head(de.trainer.compact_lm_head)
     # trl 1.16 reads `model.is_gradient_checkpointing` around generation (transformers 5 renamed it): that
     # deprecation is trl's to fix, so exactly that message is filtered.
     warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
     callbacks += tracking_callbacks(config.report_to, stage_dir / rundir.TRACKING)
+
+    # GRPO: trl's trainer with a fresh LoRA (peft_config) or full fine-tuning, stopping resumably on a signal.
     trainer = TracingGRPOTrainer(
-        model=model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / rundir.CHECKPOINTS),
-        train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(config),
-        callbacks=callbacks, trace_path=trace_path, reward_name=config.de.reward,
+        model=run.model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / rundir.CHECKPOINTS),
+        train_dataset=Dataset.from_list(rows), processing_class=run.tokenizer, peft_config=lora_config(config),
+        callbacks=callbacks, trace_path=trace_path, reward_name=de.reward,
     )
     train_start = time.perf_counter()
     with quiet_tied_lm_head(trainer.model), training_loop(stage_dir / rundir.CHECKPOINTS):
         trainer.train(resume_from_checkpoint=checkpoint)
     loop_seconds = time.perf_counter() - train_start
+
+    # The trainer's own log history, the phase record, and where the loop's time went.
     rewrite_log_history(log_path, trainer.state.log_history)
     write_json(stage_dir / rundir.PHASES, {"phases": [{"phase": "de", "start_step": 0,
                                                        "end_step": trainer.state.global_step,
                                                        "examples": len(rows)}],
-                                           "reward": config.de.reward, "dropped_long_prompts": dropped})
-    finish_stage_model(trainer.model, tokenizer, stage_dir, source)
-    train_seconds = time.time() - start
-    scores = evaluate_stage(trainer.model, tokenizer, config, stage_dir, config.de.format)
+                                           "reward": de.reward, "dropped_long_prompts": dropped})
     reward_seconds = sum(f.seconds for f in reward_funcs)
-    steps = max(1, trainer.state.global_step - checkpoint_step(checkpoint))
-    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start,
-                  grpo_loop_seconds=loop_seconds,
-                  grpo_generation_seconds=trainer.generate_and_score_seconds - reward_seconds,
-                  grpo_reward_seconds=reward_seconds,
-                  grpo_update_seconds=loop_seconds - trainer.generate_and_score_seconds,
-                  grpo_steps=steps)
-    remove_checkpoints(stage_dir, config.de.trainer)  # after evaluation: a resume during it needs them
-    return scores
+    timing = {"grpo_loop_seconds": loop_seconds,
+              "grpo_generation_seconds": trainer.generate_and_score_seconds - reward_seconds,
+              "grpo_reward_seconds": reward_seconds,
+              "grpo_update_seconds": loop_seconds - trainer.generate_and_score_seconds,
+              "grpo_steps": max(1, trainer.state.global_step - checkpoint_step(checkpoint))}
+    return Trained(trainer.model, de.trainer, timing)
 
 
 def select_probe(config: RunConfig) -> list[Record]:
@@ -285,12 +270,3 @@ def select_probe(config: RunConfig) -> list[Record]:
     except (KeyError, ValueError, FileNotFoundError):
         records = load_split(config, config.data.train_split)
     return admitted(records, config)[: de.probe_size]
-
-
-def _truncate_steps(path: Path, step: int, *, keep_equal: bool) -> None:
-    """Keep lines of steps already in the checkpoint (``< step``, or ``<= step`` with ``keep_equal``)."""
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text().splitlines()
-            if line and (json.loads(line)["step"] <= step if keep_equal else json.loads(line)["step"] < step)]
-    write_text_atomic(path, "".join(line + "\n" for line in kept))

@@ -7,28 +7,19 @@ gets least right, scored with strict F1 of its complete-format predictions — b
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from prouie_lib import rundir
 from prouie_lib.config import RunConfig
-from prouie_lib.models import load_backbone
 from prouie_lib.schema import Record
 from prouie_lib.stages import sampling
-from prouie_lib.stages.common import (
-    evaluate_stage,
-    filter_long_prompts,
-    input_stage,
-    load_split,
-    prepare_stage_dir,
-    record_timing,
-    rewrite_log_history,
-    seed_everything,
-    sft_rows,
-    write_json,
-)
-from prouie_lib.stages.sft_phase import attach_lora, finish_stage_model, remove_checkpoints, train_phase
+from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.sft_phase import attach_lora, train_phase
+from prouie_lib.stages.skeleton import StageRun, Trained, run_skeleton
+from prouie_lib.stages.stage_data import filter_long_prompts, load_split, sft_rows
+from prouie_lib.stages.training_log import rewrite_log_history
 
 
 def strict_scorer(model, tokenizer, config: RunConfig, fmt: str):
@@ -59,39 +50,41 @@ def choose_sample(config: RunConfig, records: list[Record], model, tokenizer) ->
 
 def run_sa(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     """Train SA from CM's output; write ``runs/<name>/sa/``; return the eval scores."""
-    stage_dir = prepare_stage_dir(config, "sa", resume=resume)
-    seed_everything(config.seed)
-    start = time.time()
-    source = input_stage(config, "sa")
-    model, tokenizer = load_backbone(source)
+    return run_skeleton("sa", config, resume=resume, fmt=config.sa.format, train=train_sa)
+
+
+def train_sa(run: StageRun) -> Trained:
+    """SA's training part: choose the sample (or reread it on resume), then one SFT phase on it."""
+    config, stage_dir, resume = run.config, run.stage_dir, run.resume
+    # Choose the sample of the training data; a resumed stage rereads it (the hard sampler is expensive and
+    # must not change on resume).
     records = load_split(config, config.data.train_split,
                          limit_per_dataset=config.data.train_limit_per_dataset)
     sample_file = stage_dir / rundir.SAMPLE_IDS
-    if resume and sample_file.exists():  # the hard sampler is expensive and must not change on resume
-        import json
-
+    if resume and sample_file.exists():
         wanted = set(json.loads(sample_file.read_text())["ids"])
         sample = [r for r in records if r["id"] in wanted]
     else:
-        sample = choose_sample(config, records, model, tokenizer)
+        sample = choose_sample(config, records, run.model, run.tokenizer)
         write_json(sample_file, {"sampler": config.sa.sampler, "ids": [r["id"] for r in sample]})
-    rows, dropped = filter_long_prompts(sft_rows(sample, config.sa.format, config), tokenizer,
+
+    # Streamlined-format rows; prompts too long for the model are dropped (and counted).
+    rows, dropped = filter_long_prompts(sft_rows(sample, config.sa.format, config), run.tokenizer,
                                         config.data.max_prompt_tokens)
-    model = attach_lora(model, config)
+
+    # One SFT phase with a fresh LoRA (CM's adapter is merged into the input model).
+    model = attach_lora(run.model, config)
     log_path = stage_dir / rundir.LOG_HISTORY
     if not resume:
         log_path.unlink(missing_ok=True)
     model, steps, history = train_phase(
-        model, tokenizer, rows, config.sa.trainer, stage_dir / rundir.PHASES_DIR / "0-sa", log_path,
+        model, run.tokenizer, rows, config.sa.trainer, stage_dir / rundir.PHASES_DIR / "0-sa", log_path,
         seed=config.seed, report_to=config.report_to, phase="sa", step_offset=0, resume=resume)
+
+    # The trainer's own log history and the phase record.
     rewrite_log_history(log_path, history)
     write_json(stage_dir / rundir.PHASES, {"phases": [{"phase": "sa", "start_step": 0, "end_step": steps,
                                                        "examples": len(rows)}],
                                            "sampler": config.sa.sampler, "train_examples": len(rows),
                                            "dropped_long_prompts": dropped})
-    finish_stage_model(model, tokenizer, stage_dir, source)
-    train_seconds = time.time() - start
-    scores = evaluate_stage(model, tokenizer, config, stage_dir, config.sa.format)
-    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start)
-    remove_checkpoints(stage_dir, config.sa.trainer)  # after evaluation: a resume during it needs them
-    return scores
+    return Trained(model, config.sa.trainer)

@@ -18,20 +18,11 @@ from typing import Any
 from prouie_lib.config import RunConfig, TrainerConfig
 from prouie_lib.models import read_model_chain, write_model_chain
 from prouie_lib.rundir import CHECKPOINTS, MODEL, PHASES_DIR, TRACKING
-from prouie_lib.stages.common import (
-    KillAfterStepCallback,
-    LogHistoryCallback,
-    StopOnSignalCallback,
-    checkpoint_step,
-    last_checkpoint,
-    lora_config,
-    quiet_tied_lm_head,
-    sft_config,
-    tracking_callbacks,
-    training_loop,
-    truncate_log,
-    write_json,
-)
+from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
+from prouie_lib.stages.interrupts import KillAfterStepCallback, StopOnSignalCallback, training_loop
+from prouie_lib.stages.training_args import lora_config, sft_config, tracking_callbacks
+from prouie_lib.stages.training_log import LogHistoryCallback, truncate_log
 
 
 def attach_lora(model, config: RunConfig):

@@ -1,0 +1,157 @@
+"""The stage skeleton every stage runs: prepare the stage folder, seed, load the input model, train (the part
+each stage passes in), save, evaluate, record the timing. The helpers for its blocks follow it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prouie_lib.config import RunConfig, TrainerConfig, check_fingerprint, save_config, stage_fingerprint
+from prouie_lib.models import load_backbone, write_model_chain
+from prouie_lib.rundir import (
+    CONFIG,
+    FINGERPRINT,
+    MODEL,
+    PREDICTIONS,
+    RUN_CONFIG,
+    SCORES,
+    STAGE_INPUT,
+    TIMING,
+    gold_file,
+)
+from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.sft_phase import finish_stage_model, remove_checkpoints
+from prouie_lib.stages.stage_data import load_split
+
+
+@dataclass
+class StageRun:
+    """What a stage's training part gets from the skeleton."""
+
+    config: RunConfig
+    stage: str
+    stage_dir: Path
+    source: str  # the input model: the backbone, or the model folder of the stage this one builds on
+    model: Any
+    tokenizer: Any
+    resume: bool
+
+
+@dataclass
+class Trained:
+    """What a stage's training part hands back: the trained model, the trainer settings whose checkpoints are
+    deleted once the stage is evaluated, and timing keys of its own (seconds)."""
+
+    model: Any
+    trainer: TrainerConfig
+    timing: dict[str, float] = field(default_factory=dict)
+
+
+def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
+                 train: Callable[[StageRun], Trained] | None) -> dict[str, Any]:
+    """Run one stage around its training part ``train`` (None: evaluate the input model as it is); write
+    ``runs/<name>/<stage>/`` and return the eval scores (predictions scored in ``fmt``)."""
+    # Prepare the stage folder: refuse to overwrite it, check its fingerprint on resume, snapshot the config.
+    stage_dir = prepare_stage_dir(config, stage, resume=resume)
+    seed_everything(config.seed)
+    start = time.time()
+
+    # Load the input model: the backbone, or the model of the stage this one builds on (rundir.STAGE_INPUT).
+    source = input_stage(config, stage)
+    model, tokenizer = load_backbone(source)
+    if train is None:  # nothing to train (the base stage): its model is the input model
+        write_model_chain(stage_dir / MODEL, source, [])
+        scores = evaluate_stage(model, tokenizer, config, stage_dir, fmt)
+        record_timing(stage_dir, total_seconds=time.time() - start)
+        return scores
+
+    # Train: the part that makes each stage what it is.
+    trained = train(StageRun(config, stage, stage_dir, source, model, tokenizer, resume))
+
+    # Save the trained weights and the model chain (the input chain plus this stage's adapter or weights).
+    finish_stage_model(trained.model, tokenizer, stage_dir, source)
+    train_seconds = time.time() - start
+
+    # Evaluate on the configured eval split; scores.json, written last, marks the stage done.
+    scores = evaluate_stage(trained.model, tokenizer, config, stage_dir, fmt)
+
+    # Record the timing, then delete the checkpoints (after evaluation: a resume during it needs them).
+    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start, **trained.timing)
+    remove_checkpoints(stage_dir, trained.trainer)
+    return scores
+
+
+def seed_everything(seed: int) -> None:
+    from transformers import set_seed
+
+    random.seed(seed)
+    set_seed(seed)
+
+
+def input_stage(config: RunConfig, stage: str) -> str:
+    """The model a stage starts from: its input stage's model when it exists, else the backbone."""
+    previous = STAGE_INPUT[stage]
+    if previous is None:
+        return config.model.backbone
+    folder = config.stage_dir(previous)
+    if (folder / MODEL).exists():
+        return str(folder / MODEL)
+    if previous in config.stages:
+        raise ValueError(f"stage {stage} starts from {previous}, but {folder}/{MODEL} does not exist: "
+                         f"run {previous} first")
+    return config.model.backbone
+
+
+def prepare_stage_dir(config: RunConfig, stage: str, *, resume: bool) -> Path:
+    """Create (or, without ``resume``, refuse to overwrite) a stage folder; snapshot the config and its fingerprint.
+
+    Resuming a stage whose fingerprint (its config fields and those of the stages it builds on) differs from the
+    current config is refused (:func:`prouie_lib.config.check_fingerprint`).
+    """
+    stage_dir = config.stage_dir(stage)
+    if stage_dir.exists() and any(stage_dir.iterdir()) and not resume:
+        raise ValueError(f"{stage_dir} exists; pass --resume to continue it or delete it to start over")
+    if resume:
+        check_fingerprint(config, stage)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    write_json(stage_dir / FINGERPRINT, stage_fingerprint(config, stage))
+    save_config(config, stage_dir / CONFIG)
+    save_config(config, config.run_dir / RUN_CONFIG)
+    return stage_dir
+
+
+def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: str) -> dict[str, Any]:
+    """Predict the configured eval split, write predictions.jsonl + scores.json, return the scores."""
+    from prouie_lib.data import write_jsonl
+    from prouie_lib.evaluation.predict import predict_records, write_predictions
+    from prouie_lib.evaluation.score import score_predictions
+
+    gold = load_split(config, config.eval.split, limit_per_dataset=config.eval.limit_per_dataset, head=True)
+    gold_path = config.run_dir / gold_file(config.eval.split)
+    tmp = gold_path.with_name(f".{gold_path.name}.tmp")  # rewritten each time: eval.* may have changed (rerun)
+    write_jsonl(gold, tmp)
+    os.replace(tmp, gold_path)
+    start = time.time()
+    system = config.data.system_prompt
+    lines = predict_records(model, tokenizer, gold, fmt, batch_size=config.eval.batch_size,
+                            max_new_tokens=config.max_new_tokens(fmt), system=system)
+    elapsed = time.time() - start
+    write_predictions(lines, stage_dir / PREDICTIONS)
+    scores = score_predictions(gold, lines, protocol=config.eval.protocol)
+    scores["predict_seconds"] = round(elapsed, 2)
+    scores["format"] = fmt
+    write_json(stage_dir / SCORES, scores)  # last: scores.json + model/ mark the stage done (rundir.stage_done)
+    return scores
+
+
+def record_timing(stage_dir: Path, **seconds: float) -> None:
+    path = Path(stage_dir) / TIMING
+    timing = json.loads(path.read_text()) if path.exists() else {}
+    timing.update({k: round(v, 2) for k, v in seconds.items()})
+    write_json(path, timing)
