@@ -11,23 +11,21 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from prouie_lib.analysis import data_plots, plots, tables
 from prouie_lib.analysis import errors as err
-from prouie_lib.analysis import plots
 from prouie_lib.analysis.highlight import highlight_html, span_marks
 from prouie_lib.analysis.loaders import (
-    COMPONENT_PREFIX,
     gold_path,
-    list_stages,
     load_gold,
     load_log_history,
     load_phases,
     load_predictions,
-    load_reward_traces,
     load_run,
     load_timing,
-    trace_lines,
 )
 from prouie_lib.analysis.reward_tables import group_advantages, ranking_changes, replay_frame, sfr_breakdown
+from prouie_lib.analysis.run_files import list_stages
+from prouie_lib.analysis.traces import COMPONENT_PREFIX, load_reward_traces, trace_lines
 from prouie_lib.schema import RecordError
 
 RUN = Path(__file__).resolve().parent / "fixtures" / "run_tiny"
@@ -167,6 +165,17 @@ def test_bad_lines_raise_errors_naming_file_line_and_field(run_copy: Path):
         load_run(run_copy / "missing")
     with pytest.raises(ValueError, match="no stage folder"):
         load_predictions(run_copy, ["xx"])
+    path.write_text("\n".join([lines[0], lines[0], *lines[1:]]) + "\n")
+    with pytest.raises(RecordError, match=r"duplicate prediction id"):
+        load_predictions(run_copy, ["sa"])
+    gold = run_copy / "gold-test.jsonl"
+    first, *rest = gold.read_text().splitlines()
+    gold.write_text("\n".join([first, first, *rest]) + "\n")
+    with pytest.raises(RecordError, match=r"gold-test.jsonl: .*duplicate gold id"):
+        load_gold(run_copy)
+    gold.write_text("\n".join([json.dumps({k: v for k, v in json.loads(first).items() if k != "text"}), *rest]))
+    with pytest.raises(RecordError, match=r"field 'text'"):
+        load_gold(run_copy)
 
 
 def test_gold_file_choice(run_copy: Path):
@@ -444,7 +453,7 @@ def test_reward_panels_show_the_total_and_chosen_components_in_trainer_steps(run
 
 
 def test_zero_spread_fraction_and_other_figures(run, errors):
-    frac = plots.zero_spread_fraction(run.traces)
+    frac = tables.zero_spread_fraction(run.traces)
     for step, value in frac.items():
         groups = [g["reward"].tolist() for _, g in run.traces[run.traces["step"] == step].groupby("prompt_id")]
         assert value == pytest.approx(sum(len(set(g)) == 1 for g in groups) / len(groups))
@@ -455,7 +464,7 @@ def test_zero_spread_fraction_and_other_figures(run, errors):
 
 
 def test_ablation_chart_uses_headline_metrics(run):
-    table = plots.headline_table(run.scores)
+    table = tables.headline_table(run.scores)
     raw = json.loads((RUN / "de" / "scores.json").read_text())["datasets"]
     assert table.loc["Sample-RE", "de"] == pytest.approx(raw["Sample-RE"]["metrics"]["re_strict"]["f1"])
     assert table.loc["macro", "de"] == pytest.approx(table.loc[["Sample-NER", "Sample-RE", "Sample-EE"], "de"].mean())
@@ -473,3 +482,19 @@ def test_error_figure_heights_are_the_counts(errors):
     heat = plots.plot_type_confusion(errors, task="RE", stage="cm")
     image = heat.axes[0].images[0].get_array()
     assert np.array_equal(np.asarray(image), err.type_confusion(errors, task="RE", stage="cm").to_numpy())
+
+
+def test_dataset_figures_and_tables():
+    from prouie_lib.data import split_stats
+    from prouie_lib.data.validation import ValidationReport
+
+    records = _lines(RUN / "gold-test.jsonl")
+    by_task = {task: [r for r in records if r["task"] == task] for task in ("NER", "RE", "EE")}
+    stats = {"dataset": "run_tiny", "task": "mixed", "format": "unified",
+             "splits": {"test": split_stats(records, ValidationReport())}}
+    assert tables.stats_table([stats])[["dataset", "split", "examples"]].values.tolist() == [["run_tiny", "test", 30]]
+    assert list(tables.report_table({"run_tiny/test": ValidationReport()}).columns)[:2] == ["source", "action"]
+    assert data_plots.units_per_example(by_task["RE"][0]) == len(by_task["RE"][0]["relations"])
+    for fig in (data_plots.label_distribution(stats), data_plots.text_lengths(by_task),
+                data_plots.mentions_per_example(by_task)):
+        assert isinstance(fig, Figure) and plots.figure_png(fig).startswith(b"\x89PNG")

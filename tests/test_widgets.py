@@ -179,7 +179,7 @@ def test_playground_same_reward_changes_nothing(run):
 
 
 def test_playground_sfr_weights_from_sliders(run):
-    from prouie_lib.analysis.loaders import trace_lines
+    from prouie_lib.analysis.traces import trace_lines
     from prouie_lib.rewards import replay_traces
 
     playground = RewardPlayground(run.traces)

@@ -40,9 +40,8 @@ from typing import Any
 
 import pandas as pd
 
-from prouie_lib.analysis.loaders import stage_sort_key
-from prouie_lib.schema import Record, RecordError, Structure
-from prouie_lib.schema import normalize_text as normalize  # the prouie protocol's text comparison
+from prouie_lib.rundir import stage_sort_key
+from prouie_lib.schema import Record, RecordError, Structure, normalize_text
 
 CATEGORIES: tuple[str, ...] = ("correct", "missed", "spurious", "wrong_type", "wrong_boundary", "hallucinated",
                                "not_well_formed")
@@ -89,17 +88,17 @@ class Unit:
 
     @property
     def texts(self) -> tuple[str, ...]:
-        return tuple(normalize(s.get("text")) for s in self.spans)
+        return tuple(normalize_text(s.get("text")) for s in self.spans)
 
     @property
     def key(self) -> tuple:
-        return (self.texts, normalize(self.label), tuple(normalize(x) for x in self.extra))
+        return (self.texts, normalize_text(self.label), tuple(normalize_text(x) for x in self.extra))
 
     def same_label(self, other: Unit) -> bool:
-        if normalize(self.label) != normalize(other.label):
+        if normalize_text(self.label) != normalize_text(other.label):
             return False
         if self.extra and other.extra:
-            return tuple(map(normalize, self.extra)) == tuple(map(normalize, other.extra))
+            return tuple(map(normalize_text, self.extra)) == tuple(map(normalize_text, other.extra))
         return True
 
     def describe(self) -> str:
@@ -162,7 +161,7 @@ def _row(category: str, kind: str, gold: Unit | None, pred: Unit | None) -> dict
 def pair_units(gold: list[Unit], pred: list[Unit], text: str
                ) -> tuple[list[dict[str, Any]], list[tuple[Unit, Unit]]]:
     """Categorize one kind of unit; returns the rows and the (gold, pred) pairs that were made."""
-    normalized_text = normalize(text)
+    normalized_text = normalize_text(text)
     free = list(range(len(gold)))
     category: dict[int, str] = {}
     partner: dict[int, int] = {}

@@ -20,8 +20,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from prouie_lib.analysis.errors import find_spans, normalize, span_positions
-from prouie_lib.schema import Record, Structure
+from prouie_lib.analysis.errors import find_spans, span_positions
+from prouie_lib.schema import Record, Structure, normalize_text
 
 STATUS_STYLE: dict[str, str] = {
     "both": "background:#b7e4b0",  # green: found
@@ -63,12 +63,12 @@ def span_marks(record: Record, predicted: Structure) -> tuple[list[Mark], list[s
     for span, label in labeled_spans(record, task):
         positions = span_positions(span, text)
         if positions:
-            gold.setdefault((normalize(span.get("text")), normalize(label)), positions[0])
+            gold.setdefault((normalize_text(span.get("text")), normalize_text(label)), positions[0])
     gold_by_text = {key[0]: pos for key, pos in gold.items()}
     pred: dict[tuple[str, str], tuple[int, int]] = {}
     unplaced: list[str] = []
     for span, label in labeled_spans(predicted, task):
-        key = (normalize(span.get("text")), normalize(label))
+        key = (normalize_text(span.get("text")), normalize_text(label))
         if key in pred:
             continue
         found = find_spans(span.get("text", ""), text)

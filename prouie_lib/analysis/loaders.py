@@ -7,7 +7,7 @@ function               one row per
 =====================  ==========================================================================
 :func:`load_log_history`   trainer log entry: ``stage, phase, step, epoch`` + every logged metric
 :func:`load_phases`        curriculum phase: ``stage, phase, start_step, end_step, examples``
-:func:`load_reward_traces` GRPO completion: ``step, prompt_id, group, ..., reward, advantage`` +
+:func:`~.traces.load_reward_traces` GRPO completion: ``step, prompt_id, group, ..., reward, advantage`` +
                            one ``components.<name>`` column per reward component
 :func:`load_predictions`   (stage, record): the gold record joined with its prediction line
 :func:`load_scores`        (stage, dataset, metric): ``p, r, f1`` + ``parse_error_rate, hallucination_rate``
@@ -21,8 +21,7 @@ line and the field.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,67 +29,27 @@ from typing import Any
 import pandas as pd
 
 from prouie_lib import rundir
+from prouie_lib.analysis.run_files import (
+    check_run_dir,
+    list_stages,
+    read_json,
+    require_key,
+    select_stages,
+    table_columns,
+)
+from prouie_lib.analysis.traces import TRACE_COLUMNS, load_reward_traces
 from prouie_lib.data.io import iter_json_objects
 from prouie_lib.rundir import stage_sort_key
-from prouie_lib.schema import STRUCTURE_FIELDS, RecordError, structure_of
+from prouie_lib.schema import STRUCTURE_FIELDS, RecordError, index_by_id, structure_of
 
-STAGE_FILES: tuple[str, ...] = (rundir.PREDICTIONS, rundir.SCORES, rundir.LOG_HISTORY, rundir.PHASES,
-                                rundir.TIMING, rundir.REWARD_TRACES)
-COMPONENT_PREFIX = "components."
 LOG_COLUMNS: tuple[str, ...] = ("stage", "phase", "step", "epoch")
 PHASE_COLUMNS: tuple[str, ...] = ("stage", "phase", "start_step", "end_step", "examples")
-TRACE_COLUMNS: tuple[str, ...] = ("step", "prompt_id", "group", "position", "task", "dataset", "format",
-                                  "completion", "completion_chars", "completion_words", "reward",
-                                  "trainer_reward", "reward_name", "advantage", "gold")
 PREDICTION_COLUMNS: tuple[str, ...] = ("stage", "id", "dataset", "task", "text", "gold", "predicted",
                                        "completion", "format", "well_formed", "has_prediction", "record")
 SCORE_COLUMNS: tuple[str, ...] = ("stage", "protocol", "dataset", "task", "n", "metric", "p", "r", "f1",
                                   "parse_error_rate", "hallucination_rate")
 TIMING_COLUMNS: tuple[str, ...] = ("stage", "train_seconds", "total_seconds", "predict_seconds")
 MACRO = "macro"
-
-
-# ---------------------------------------------------------------- files
-
-
-def read_json(path: str | Path) -> Any:
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise RecordError(f"not valid JSON ({err.msg} at line {err.lineno})", file=str(path)) from err
-
-
-def _require(obj: dict[str, Any], key: str, path: Path, number: int | str | None) -> Any:
-    if key not in obj:
-        raise RecordError("missing", file=str(path), record=None if number is None else f"line {number}",
-                          field=key)
-    return obj[key]
-
-
-def check_run_dir(run_dir: str | Path) -> Path:
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    return run_dir
-
-
-def list_stages(run_dir: str | Path) -> list[str]:
-    """Stage folders of a run (those holding any stage file), in pipeline order then by name."""
-    run_dir = check_run_dir(run_dir)
-    found = [p.name for p in run_dir.iterdir()
-             if p.is_dir() and any((p / name).exists() for name in STAGE_FILES)]
-    return sorted(found, key=stage_sort_key)
-
-
-def _stages(run_dir: Path, stages: Sequence[str] | None) -> list[str]:
-    available = list_stages(run_dir)
-    if stages is None:
-        return available
-    unknown = [s for s in stages if s not in available]
-    if unknown:
-        raise ValueError(f"{run_dir}: no stage folder(s) {unknown}; found {available}")
-    return list(stages)
 
 
 # ---------------------------------------------------------------- training logs
@@ -100,7 +59,7 @@ def load_phases(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
     """Curriculum phases of every trained stage (from ``<stage>/phases.json``)."""
     run_dir = check_run_dir(run_dir)
     rows = []
-    for stage in _stages(run_dir, stages):
+    for stage in select_stages(run_dir, stages):
         path = run_dir / stage / rundir.PHASES
         if not path.exists():
             continue
@@ -117,7 +76,7 @@ def load_phases(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
                          "end_step": int(item["end_step"]), "examples": item.get("examples"),
                          **{k: v for k, v in item.items()
                             if k not in ("phase", "start_step", "end_step", "examples")}})
-    return pd.DataFrame(rows, columns=_columns(PHASE_COLUMNS, rows))
+    return pd.DataFrame(rows, columns=table_columns(PHASE_COLUMNS, rows))
 
 
 def _phase_of(step: float, phases: pd.DataFrame, default: str) -> str:
@@ -136,106 +95,22 @@ def load_log_history(run_dir: str | Path, stages: Sequence[str] | None = None) -
     run_dir = check_run_dir(run_dir)
     phases = load_phases(run_dir, stages)
     rows = []
-    for stage in _stages(run_dir, stages):
+    for stage in select_stages(run_dir, stages):
         path = run_dir / stage / rundir.LOG_HISTORY
         if not path.exists():
             continue
         stage_phases = phases[phases["stage"] == stage]
         for number, entry in iter_json_objects(path):
-            step = _require(entry, "step", path, number)
+            step = require_key(entry, "step", path, number)
             if not isinstance(step, int | float) or isinstance(step, bool):
                 raise RecordError(f"expected a number, got {step!r}", file=str(path), record=f"line {number}",
                                   field="step")
             phase = entry.get("phase") or _phase_of(step, stage_phases, stage)
             rows.append({**entry, "stage": stage, "phase": phase, "step": int(step)})
-    frame = pd.DataFrame(rows, columns=_columns(LOG_COLUMNS, rows))
+    frame = pd.DataFrame(rows, columns=table_columns(LOG_COLUMNS, rows))
     order = frame["stage"].map(lambda s: stage_sort_key(s)[0])
     return frame.assign(_order=order).sort_values(["_order", "stage", "step"], kind="stable") \
         .drop(columns="_order").reset_index(drop=True)
-
-
-def _columns(first: Sequence[str], rows: Iterable[dict[str, Any]]) -> list[str]:
-    cols = list(first)
-    seen = set(cols)
-    for row in rows:
-        for key in row:
-            if key not in seen:
-                seen.add(key)
-                cols.append(key)
-    return cols
-
-
-# ---------------------------------------------------------------- reward traces
-
-
-def trace_path(run_dir_or_file: str | Path) -> Path:
-    path = Path(run_dir_or_file)
-    if path.is_dir():
-        path = path / "de" / rundir.REWARD_TRACES if (path / "de").is_dir() else path / rundir.REWARD_TRACES
-    return path
-
-
-def load_reward_traces(run_dir_or_file: str | Path) -> pd.DataFrame:
-    """One row per logged GRPO completion (``de/reward_traces.jsonl`` of a run, or a trace file).
-
-    Added columns: ``position`` (index of the completion inside its group, in file order),
-    ``completion_chars`` / ``completion_words`` (length of the completion) and one
-    ``components.<name>`` column per reward component (NaN where a line lacks it). A missing file gives an
-    empty table.
-    """
-    path = trace_path(run_dir_or_file)
-    if not path.exists():
-        if not Path(run_dir_or_file).exists():
-            raise FileNotFoundError(f"{run_dir_or_file} does not exist")
-        return pd.DataFrame(columns=list(TRACE_COLUMNS))
-    rows = []
-    positions: dict[tuple[Any, Any, Any], int] = {}
-    for number, line in iter_json_objects(path):
-        for key in ("step", "prompt_id", "completion", "reward", "gold"):
-            _require(line, key, path, number)
-        components = line.get("components") or {}
-        if not isinstance(components, dict):
-            raise RecordError("expected an object", file=str(path), record=f"line {number}", field="components")
-        gold = line["gold"]
-        if isinstance(gold, str):
-            try:
-                gold = json.loads(gold)
-            except json.JSONDecodeError as err:
-                raise RecordError(f"not valid JSON ({err.msg})", file=str(path), record=f"line {number}",
-                                  field="gold") from err
-        completion = line["completion"] if isinstance(line["completion"], str) else ""
-        group = line.get("group")
-        key = (line["step"], line["prompt_id"], group)
-        positions[key] = positions.get(key, -1) + 1
-        row = {k: v for k, v in line.items() if k != "components"}
-        row.update({"gold": gold, "group": group, "position": positions[key],
-                    "task": line.get("task") or gold.get("task"), "dataset": line.get("dataset") or gold.get("dataset"),
-                    "completion_chars": len(completion), "completion_words": len(completion.split()),
-                    "reward": float(line["reward"]) if line["reward"] is not None else float("nan")})
-        for name, value in components.items():
-            row[COMPONENT_PREFIX + str(name)] = float(value) if value is not None else float("nan")
-        rows.append(row)
-    return pd.DataFrame(rows, columns=_columns(TRACE_COLUMNS, rows))
-
-
-def component_columns(traces: pd.DataFrame) -> list[str]:
-    """The ``components.<name>`` columns of a traces table, in table order."""
-    return [c for c in traces.columns if str(c).startswith(COMPONENT_PREFIX)]
-
-
-def component_names(traces: pd.DataFrame) -> list[str]:
-    return [c[len(COMPONENT_PREFIX):] for c in component_columns(traces)]
-
-
-def trace_lines(traces: pd.DataFrame) -> list[dict[str, Any]]:
-    """Traces back as the JSON-line dicts :func:`prouie_lib.rewards.replay_traces` reads."""
-    comp = component_columns(traces)
-    lines = []
-    for row in traces.to_dict("records"):
-        line = {k: v for k, v in row.items() if k not in comp}
-        line["components"] = {c[len(COMPONENT_PREFIX):]: row[c] for c in comp if pd.notna(row[c])}
-        lines.append(line)
-    return lines
 
 
 # ---------------------------------------------------------------- gold and predictions
@@ -272,16 +147,16 @@ def _config_eval_split(run_dir: Path) -> str | None:
 
 
 def load_gold(run_dir: str | Path, split: str | None = None) -> dict[str, dict[str, Any]]:
-    """The evaluation records of a run by id (file order kept)."""
+    """The evaluation records of a run by id (file order kept); each needs an id, a task and a text."""
     path = gold_path(run_dir, split)
-    records: dict[str, dict[str, Any]] = {}
-    for number, record in iter_json_objects(path):
-        for key in ("id", "task", "text"):
-            _require(record, key, path, number)
-        if record["id"] in records:
-            raise RecordError("duplicate id", file=str(path), record=record["id"], field="id")
-        records[record["id"]] = record
-    return records
+
+    def check(record: dict[str, Any], rid: Any) -> None:
+        for key in ("task", "text"):
+            if key not in record:
+                raise RecordError("missing", file=str(path), record=rid, field=key)
+
+    return index_by_id((record for _, record in iter_json_objects(path)), file=str(path), kind="gold",
+                       check=check)
 
 
 def load_predictions(run_dir: str | Path, stages: Sequence[str] | None = None, *,
@@ -295,21 +170,12 @@ def load_predictions(run_dir: str | Path, stages: Sequence[str] | None = None, *
     run_dir = check_run_dir(run_dir)
     gold = load_gold(run_dir, split)
     rows = []
-    for stage in _stages(run_dir, stages):
+    for stage in select_stages(run_dir, stages):
         path = run_dir / stage / rundir.PREDICTIONS
         if not path.exists():
             continue
-        by_id: dict[str, dict[str, Any]] = {}
-        for number, line in iter_json_objects(path):
-            pid = _require(line, "id", path, number)
-            if pid not in gold:
-                raise RecordError("id not in the run's gold file", file=str(path), record=pid, field="id")
-            if pid in by_id:
-                raise RecordError("duplicate prediction", file=str(path), record=pid, field="id")
-            for key in STRUCTURE_FIELDS:
-                if not isinstance(line.get(key, []), list):
-                    raise RecordError("expected a list", file=str(path), record=pid, field=key)
-            by_id[pid] = line
+        by_id = index_by_id((line for _, line in iter_json_objects(path)), file=str(path), kind="prediction",
+                            check=_prediction_check(gold, path))
         for gid, record in gold.items():
             line = by_id.get(gid)
             rows.append({
@@ -322,6 +188,17 @@ def load_predictions(run_dir: str | Path, stages: Sequence[str] | None = None, *
                 "has_prediction": line is not None, "record": record,
             })
     return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))
+
+
+def _prediction_check(gold: dict[str, Any], path: Path):
+    def check(line: dict[str, Any], pid: Any) -> None:
+        if str(pid) not in gold:
+            raise RecordError("id not in the run's gold file", file=str(path), record=pid, field="id")
+        for key in STRUCTURE_FIELDS:
+            if not isinstance(line.get(key, []), list):
+                raise RecordError("expected a list", file=str(path), record=pid, field=key)
+
+    return check
 
 
 # ---------------------------------------------------------------- scores and timing
@@ -357,7 +234,7 @@ def load_scores(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
     """Stage × dataset × metric → p, r, f1 (percent) plus the dataset's parse-error and hallucination rates."""
     run_dir = check_run_dir(run_dir)
     rows = []
-    for stage in _stages(run_dir, stages):
+    for stage in select_stages(run_dir, stages):
         path = run_dir / stage / rundir.SCORES
         if path.exists():
             rows += scores_rows(read_json(path), stage, source=str(path))
@@ -372,14 +249,14 @@ def load_timing(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
     """Seconds per stage: ``timing.json`` plus ``predict_seconds`` from ``scores.json``."""
     run_dir = check_run_dir(run_dir)
     rows = []
-    for stage in _stages(run_dir, stages):
+    for stage in select_stages(run_dir, stages):
         row: dict[str, Any] = {"stage": stage}
         if (run_dir / stage / rundir.TIMING).exists():
             row.update(read_json(run_dir / stage / rundir.TIMING))
         if (run_dir / stage / rundir.SCORES).exists():
             row["predict_seconds"] = read_json(run_dir / stage / rundir.SCORES).get("predict_seconds")
         rows.append(row)
-    return pd.DataFrame(rows, columns=_columns(TIMING_COLUMNS, rows))
+    return pd.DataFrame(rows, columns=table_columns(TIMING_COLUMNS, rows))
 
 
 # ---------------------------------------------------------------- everything

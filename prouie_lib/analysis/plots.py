@@ -1,8 +1,11 @@
 """Figures of a run: each function takes tables from :mod:`~prouie_lib.analysis.loaders` (or
-:mod:`~prouie_lib.analysis.errors`) and returns a :class:`matplotlib.figure.Figure`.
+:mod:`~prouie_lib.analysis.errors`, :mod:`~prouie_lib.analysis.tables`) and returns a
+:class:`matplotlib.figure.Figure`.
 
-Figures are built without pyplot (no global state, safe under the Agg backend and in widgets); Jupyter
-shows a returned figure as an image, :func:`figure_png` turns one into PNG bytes.
+Figures are built without pyplot (no global state, safe under the Agg backend and in widgets). The one way to
+show any figure of the kit (these, :mod:`~prouie_lib.analysis.data_plots`, :mod:`~prouie_lib.analysis.stage_progress`)
+is :func:`show_figure`; :func:`figure_png` gives its PNG bytes, :func:`empty_figure` is what a plot without data
+returns.
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from prouie_lib.analysis.errors import ERROR_CATEGORIES, NONE_LABEL, type_confusion
-from prouie_lib.analysis.loaders import COMPONENT_PREFIX, MACRO, component_names, stage_sort_key
-from prouie_lib.rundir import stage_label
-from prouie_lib.schema import HEADLINE_METRIC
+from prouie_lib.analysis.tables import component_column, headline_table, step_stats, zero_spread_fraction
+from prouie_lib.analysis.traces import component_names
+from prouie_lib.rundir import stage_label, stage_sort_key
 
-TASK_ORDER: dict[str, int] = {"NER": 0, "RE": 1, "EE": 2}
 COUNT_COMPONENTS: tuple[str, ...] = ("hallucinated_spans", "dropped_labels", "penalty")  # not in [0, 1]
 CATEGORY_COLORS: dict[str, str] = {
     "correct": "#4daf4a", "missed": "#ff7f00", "spurious": "#e41a1c", "wrong_type": "#984ea3",
@@ -50,15 +52,6 @@ def empty_figure(message: str, size: tuple[float, float] = (6, 3)) -> Figure:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     ax.set_axis_off()
     return fig
-
-
-def smooth(values: pd.Series, smoothing: float) -> pd.Series:
-    """Exponential moving average with weight ``smoothing`` on the past (0 = none, as in TensorBoard)."""
-    if not 0 <= smoothing < 1:
-        raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}")
-    if smoothing == 0 or values.empty:
-        return values
-    return values.ewm(alpha=1 - smoothing, adjust=True).mean()
 
 
 # ---------------------------------------------------------------- training curves
@@ -98,19 +91,6 @@ def plot_loss(log_history: pd.DataFrame, phases: pd.DataFrame | None = None, *,
 def default_components(traces: pd.DataFrame) -> list[str]:
     """``reward`` plus every logged component that lies in [0, 1] (format, per-step F1)."""
     return ["reward"] + [c for c in component_names(traces) if c not in COUNT_COMPONENTS]
-
-
-def _column(name: str) -> str:
-    return name if name in ("reward", "advantage", "trainer_reward") else COMPONENT_PREFIX + name
-
-
-def step_stats(traces: pd.DataFrame, name: str, *, smoothing: float = 0.0) -> pd.DataFrame:
-    """Per step: mean, std, min and max of ``reward`` or a component over every logged completion."""
-    column = _column(name)
-    if column not in traces:
-        raise KeyError(f"no component {name!r} in the traces; have {['reward', *component_names(traces)]}")
-    stats = traces.groupby("step")[column].agg(["mean", "std", "min", "max"]).fillna({"std": 0.0})
-    return stats.apply(lambda col: smooth(col, smoothing)) if smoothing else stats
 
 
 def plot_reward_components(traces: pd.DataFrame, components: Sequence[str] | None = None, *,
@@ -167,7 +147,7 @@ def chosen_components(traces: pd.DataFrame, limit: int = 3) -> list[str]:
     """Up to ``limit`` informative components: the SFR steps present, those that vary most first."""
     present = [c for c in component_names(traces) if c not in COUNT_COMPONENTS]
     preferred = [c for c in PANEL_COMPONENTS if c in present] or present
-    spread = {c: float(traces[_column(c)].std(skipna=True) or 0.0) for c in preferred}
+    spread = {c: float(traces[component_column(c)].std(skipna=True) or 0.0) for c in preferred}
     return sorted(preferred, key=lambda c: -spread[c])[:limit]
 
 
@@ -190,17 +170,6 @@ def plot_reward_panels(traces: pd.DataFrame, components: Sequence[str] | None = 
     axes[0].set_ylabel("mean (band: min–max)")
     fig.suptitle("DE (GRPO): reward of the sampled completions per step")
     return fig
-
-
-def group_columns(traces: pd.DataFrame) -> list[str]:
-    """Columns that identify a GRPO group (the completions of one prompt at one step)."""
-    return ["step", "prompt_id"] + (["group"] if "group" in traces and traces["group"].notna().all() else [])
-
-
-def zero_spread_fraction(traces: pd.DataFrame, column: str = "reward") -> pd.Series:
-    """Per step: the fraction of groups whose completions all got the same reward (no GRPO signal)."""
-    spread = traces.groupby(group_columns(traces))[column].agg(lambda x: float(x.max() - x.min()))
-    return (spread <= 1e-12).groupby(level="step").mean().rename("frac_zero_spread")
 
 
 def plot_zero_spread(traces: pd.DataFrame, log_history: pd.DataFrame | None = None) -> Figure:
@@ -247,24 +216,6 @@ def plot_completion_length(traces: pd.DataFrame, *, unit: str = "words") -> Figu
 
 
 # ---------------------------------------------------------------- evaluation
-
-
-def headline_table(scores: pd.DataFrame, metric: str = "headline") -> pd.DataFrame:
-    """Dataset × stage F1 (percent): each dataset's headline metric (NER ``ner``, RE ``re_strict``,
-    EE ``ee_arg_cls``) or the named metric, plus a ``macro`` row (mean over the datasets shown)."""
-    rows = scores[scores["dataset"] != MACRO]
-    if metric == "headline":
-        rows = rows[rows["metric"] == rows["task"].map(HEADLINE_METRIC)]
-    else:
-        rows = rows[rows["metric"] == metric]
-    if rows.empty:
-        raise ValueError(f"no scores for metric {metric!r}")
-    table = rows.pivot_table(index="dataset", columns="stage", values="f1", aggfunc="first")
-    task_of = rows.groupby("dataset")["task"].first()
-    order = sorted(table.index, key=lambda d: (TASK_ORDER.get(task_of.get(d), 9), d))
-    table = table.loc[order, sorted(table.columns, key=stage_sort_key)]
-    table.loc[MACRO] = table.mean(axis=0)
-    return table
 
 
 def plot_f1_by_stage(scores: pd.DataFrame, *, metric: str = "headline", stages: Sequence[str] | None = None) -> Figure:

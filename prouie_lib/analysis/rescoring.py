@@ -9,14 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from prouie_lib import rundir
-from prouie_lib.analysis.loaders import (
-    SCORE_COLUMNS,
-    check_run_dir,
-    gold_path,
-    list_stages,
-    load_gold,
-    scores_rows,
-)
+from prouie_lib.analysis.loaders import SCORE_COLUMNS, gold_path, load_gold, scores_rows
+from prouie_lib.analysis.run_files import check_run_dir, list_stages
 from prouie_lib.data.io import iter_json_objects
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prouie_lib.analysis.loaders import trace_lines
+from prouie_lib.analysis.traces import trace_lines
 from prouie_lib.schema import Record, Structure
 
 ADVANTAGE_EPS = 1e-4  # trl: (r - mean) / (std + 1e-4), std unbiased, per group

@@ -10,11 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prouie_lib.analysis.loaders import (
-    RunData,
-    load_predictions,
-    load_reward_traces,
-)
+from prouie_lib.analysis.loaders import RunData, load_predictions
+from prouie_lib.analysis.traces import load_reward_traces
 
 ALL = "(all)"
 ANY = "(any)"

@@ -10,14 +10,10 @@ import pandas as pd
 
 from prouie_lib.analysis.errors import CATEGORIES, error_table, record_categories
 from prouie_lib.analysis.highlight import highlight_html
-from prouie_lib.analysis.loaders import (
-    stage_sort_key,
-)
 from prouie_lib.analysis.plots import CATEGORY_COLORS
-from prouie_lib.analysis.reward_tables import (
-    sfr_breakdown,
-)
+from prouie_lib.analysis.reward_tables import sfr_breakdown
 from prouie_lib.analysis.widgets.base import ALL, ANY, Source, _frame, _message, table_html
+from prouie_lib.rundir import stage_sort_key
 
 
 class ExtractionInspector(widgets.VBox):

@@ -10,15 +10,9 @@ import ipywidgets as widgets
 import pandas as pd
 from matplotlib.figure import Figure
 
-from prouie_lib.analysis.loaders import (
-    COMPONENT_PREFIX,
-    component_names,
-)
 from prouie_lib.analysis.plots import default_components, figure_png, plot_reward_components
-from prouie_lib.analysis.reward_tables import (
-    group_rows,
-    groups_at,
-)
+from prouie_lib.analysis.reward_tables import group_rows, groups_at
+from prouie_lib.analysis.traces import COMPONENT_PREFIX, component_names
 from prouie_lib.analysis.widgets.base import Source, _fmt, _frame, _message
 
 

@@ -1,58 +1,23 @@
-"""Tables and plots for dataset exploration (notebook 01). matplotlib/pandas are imported lazily.
+"""Figures for dataset exploration (notebook 01): label distribution, text lengths, annotation density.
 
-Plots return a ``matplotlib.figure.Figure`` built without pyplot (no global state, any backend);
-:func:`as_image` turns one into an IPython PNG image for display.
+Each returns a :class:`matplotlib.figure.Figure` built without pyplot (or draws on the ``ax`` it is given);
+show it with :func:`prouie_lib.analysis.plots.show_figure`. The tables beside them (dataset statistics,
+validation issues) are in :mod:`prouie_lib.analysis.tables`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from prouie_lib.data.validation import ValidationReport
-from prouie_lib.schema import Record
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
-_COUNT_COLUMNS = ("examples", "entities", "relations", "events", "arguments", "repairs", "drops")
-
-
-def stats_table(all_stats: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per (dataset, split) from :func:`prouie_lib.data.dataset_stats` results."""
-    import pandas as pd
-
-    rows = [{"dataset": st["dataset"], "task": st["task"], "format": st["format"], "split": split,
-             **{c: row[c] for c in _COUNT_COLUMNS}, "labels": len(row["labels"])}
-            for st in all_stats for split, row in st["splits"].items()]
-    return pd.DataFrame(rows)
-
-
-def report_table(reports: Mapping[str, ValidationReport]) -> pd.DataFrame:
-    """The kept issues of several validation reports (key = e.g. ``dataset/split``)."""
-    import pandas as pd
-
-    rows = [{"source": name, **row} for name, report in reports.items() for row in report.rows()]
-    return pd.DataFrame(rows, columns=["source", "action", "unit", "file", "record", "field", "message"])
+from prouie_lib.schema import TASK_FIELD, Record
 
 
 def _new_axes(size: tuple[float, float]) -> Axes:
-    from matplotlib.figure import Figure
-
     return Figure(figsize=size).add_subplot()
-
-
-def as_image(fig: Figure, dpi: int = 90):
-    """The figure as an ``IPython.display.Image`` (shows in any notebook whatever the backend)."""
-    from io import BytesIO
-
-    from IPython.display import Image
-
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return Image(data=buffer.getvalue(), format="png")
 
 
 def label_distribution(stats: Mapping[str, Any], ax: Axes | None = None, top: int = 25) -> Figure:
@@ -92,7 +57,7 @@ def text_lengths(records_by_name: Mapping[str, Sequence[Record]], ax: Axes | Non
 
 def units_per_example(record: Record) -> int:
     """Annotated units of one example: events for EE, relations for RE, entities for NER."""
-    return len(record[{"NER": "entities", "RE": "relations", "EE": "events"}[record["task"]]])
+    return len(record[TASK_FIELD[record["task"]]])
 
 
 def mentions_per_example(records_by_name: Mapping[str, Sequence[Record]], ax: Axes | None = None,
