@@ -7,11 +7,11 @@ import copy
 import pytest
 
 from prouie_lib.evaluation.metrics import Counts, count_multiset, count_set, prf, prf_iepile
-from prouie_lib.evaluation.protocols import PROTOCOLS, get_protocol, instructuie_format
+from prouie_lib.evaluation.peer_rules import instructuie_format
+from prouie_lib.evaluation.protocols import PROTOCOLS, get_protocol
 from prouie_lib.evaluation.score import score_predictions
 from prouie_lib.schema import argument, empty_structure, entity, make_record, span, structure_of
 
-PROTOCOL_NAMES = tuple(PROTOCOLS)  # prouie first, then the peers
 NER_LABELS = {"entity_types": ["person", "location", "organization"]}
 RE_LABELS = {"entity_types": ["person", "organization", "location"], "relation_types": ["work for", "live in"]}
 EE_LABELS = {"event_types": {"Attack": ["attacker", "place"], "Election": ["voter"]}}
@@ -68,7 +68,7 @@ def assert_prf(values, expected):
 
 # ---- gold vs gold -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))  # prouie first, then the peers
 def test_gold_vs_gold_is_100_everywhere(protocol):
     gold = ner_gold() + re_gold() + ee_gold()
     result = score_predictions(gold, gold_lines(gold), protocol)
@@ -113,7 +113,7 @@ NER_EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @pytest.mark.parametrize("case", sorted(NER_EXPECTED))
 def test_ner_perturbations(case, protocol):
     edit, expected = NER_EXPECTED[case]
@@ -158,7 +158,7 @@ RE_EXPECTED = {  # (re_boundary, re_strict); InstructUIE reports boundary only
 }
 
 
-@pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @pytest.mark.parametrize("case", sorted(RE_EXPECTED))
 def test_re_perturbations(case, protocol):
     edit, expected = RE_EXPECTED[case]
@@ -225,7 +225,7 @@ def _iepile_round(values):
     return (p, r, round(2 * p * r / (p + r), 2))
 
 
-@pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @pytest.mark.parametrize("case", sorted(EE_EXPECTED) + ["duplicate"])
 def test_ee_perturbations(case, protocol):
     gold = ee_gold()
@@ -304,7 +304,7 @@ def test_prouie_drops_na_relations_the_peers_keep_them():
     assert scores(gold, lines, "prouie", "Q")["re_boundary"]["f1"] == 100  # prouie: NA is "no relation"
     # predicting the NA pair matches it under the peers; under prouie it is no unit at all
     lines[0]["relations"].append(rel("A", "person", "NA", "C", "person"))
-    for protocol in PROTOCOL_NAMES:
+    for protocol in PROTOCOLS:
         assert_prf(scores(gold, lines, protocol, "Q")["re_boundary"], (100, 100, 100))
 
 
@@ -400,7 +400,7 @@ def test_hallucination_rate_uses_the_protocol_normalization():
                 entities=[entity("Barack  Obama", "person"), entity("Paris", "location")])]
     lines = [{"id": "h1", "entities": [entity("barack obama", "person"), entity("Paris", "location"),
                                        entity("Berlin", "location"), entity("Obama visited", "person")]}]
-    rates = {p: score_predictions(gold, lines, p)["datasets"]["H"]["hallucination_rate"] for p in PROTOCOL_NAMES}
+    rates = {p: score_predictions(gold, lines, p)["datasets"]["H"]["hallucination_rate"] for p in PROTOCOLS}
     assert rates["prouie"] == 25.0  # only Berlin
     assert rates["instructuie"] == 25.0
     assert rates["iepile"] == rates["uie"] == 50.0  # exact substrings: "barack obama" and Berlin are not

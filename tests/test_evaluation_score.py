@@ -6,13 +6,13 @@ import copy
 
 import pytest
 
+from prouie_lib.evaluation.protocols import PROTOCOLS
 from prouie_lib.evaluation.score import PREDICTION_KEYS, prediction_line, score_predictions
 from prouie_lib.formats import FORMATS
 from prouie_lib.formats.prompts import split_schema
 from prouie_lib.formats.units import restrict_record
 from prouie_lib.schema import RecordError, argument, entity, make_record, span, structure_of
 
-PROTOCOL_NAMES = ("prouie", "instructuie", "iepile", "uie")
 NER_LABELS = {"entity_types": ["person", "location", "organization"]}
 RE_LABELS = {"entity_types": ["person", "organization"], "relation_types": ["work for", "kill"]}
 EE_LABELS = {"event_types": {"Attack": ["attacker", "place"], "Election": ["voter"]}}
@@ -60,7 +60,7 @@ def test_result_has_exactly_the_issue_shape():
                                     "ee_arg_id", "ee_arg_cls", "ee_arg_id_tied", "ee_arg_cls_tied"}
 
 
-@pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @pytest.mark.parametrize("fmt", ["complete", "streamlined"])
 def test_gold_rendered_then_parsed_scores_100(fmt, protocol):
     gold = gold_records()

@@ -19,17 +19,17 @@ Which metrics a peer defines: :meth:`Protocol.metric_source` says ``"peer"`` for
 computes (the number is comparable to its tables), ``"kit extension"`` for one it does not (same rules
 applied to a unit the peer never scores: do not quote it as a peer number), and ``"kit"`` for the kit's own
 ``prouie`` protocol.
+
+The peers' string rules and readers themselves (InstructUIE's ``_format`` and target texts, IEPile's gold
+de-duplication and JSON extraction) are in :mod:`~prouie_lib.evaluation.peer_rules`.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prouie_lib import schema
 from prouie_lib.evaluation.metrics import (
     METRICS_BY_TASK,
     Counts,
@@ -39,25 +39,14 @@ from prouie_lib.evaluation.metrics import (
     prf,
     prf_iepile,
 )
+from prouie_lib.evaluation.peer_rules import (
+    iepile_extract,
+    instructuie_format,
+    ner_target,
+    re_target,
+    unique_by,
+)
 from prouie_lib.schema import NA_RELATION_TYPES, Record, Structure, empty_structure, normalize_text
-
-
-def instructuie_format(text: str) -> str:
-    """InstructUIE's ``EvaluatorBase._format`` (``_remove_redundant_space`` included), character for character."""
-    s = " ".join(text.split())
-    s = re.sub(r"\s*(,|:|\(|\)|\.|_|;|'|-)\s*", r"\1", s)
-    s = s.lower()
-    s = s.replace("{", "").replace("}", "")
-    s = re.sub(",+", ",", s)
-    s = re.sub(r"\.+", ".", s)
-    s = re.sub(";+", ";", s)
-    s = s.replace("’", "'")
-    s = s.replace("location", "located")
-    return s
-
-
-def _identity(text: str) -> str:
-    return text
 
 
 def drop_na_relations(structure: Structure) -> Structure:
@@ -219,21 +208,6 @@ class InstructUIEProtocol(Protocol):
 SAID_NOTHING = "said_nothing"  # key set by InstructUIEProtocol.pred_structure
 
 
-def ner_target(structure: Structure) -> str:
-    """InstructUIE's NER target text (``load_NER_dataset``)."""
-    pairs = [f"{e['type']}: {e['text']}" for e in structure.get("entities") or []]
-    return " " + "; ".join(pairs) if pairs else " None"
-
-
-def re_target(structure: Structure) -> str:
-    """InstructUIE's RE ``ground_truth`` text (``load_RE_dataset``; NA relations written as ``NA``)."""
-    pairs = []
-    for r in structure.get("relations") or []:
-        rtype = "NA" if r["type"] in NA_RELATION_TYPES else r["type"]
-        pairs.append(f"{rtype}: {r['head']['text']}, {r['tail']['text']}")
-    return " " + "; ".join(pairs) if pairs else " None"
-
-
 class IEPileProtocol(Protocol):
     """``iepile``: IEPile / OneKE ``ie2instruction/eval_func.py`` with the default ``match_mode="normal"``, on the
     gold its ``convert_func.py --split test`` builds.
@@ -295,57 +269,6 @@ class IEPileProtocol(Protocol):
 
     def scores(self, counts: Counts) -> dict[str, float]:
         return prf_iepile(counts)
-
-
-def unique_by(items: list, key) -> list:
-    seen: set = set()
-    out = []
-    for item in items:
-        k = key(item)
-        if k not in seen:
-            seen.add(k)
-            out.append(item)
-    return out
-
-
-IEPILE_NAN = "NAN"
-
-
-def iepile_extract(text: str, task: str) -> Structure:
-    """Units of one raw ``complete``-format output read by IEPile's extracter rules (``NERExtracter``,
-    ``REExtracter``, ``EEExtracter.post_process``), with our key names (``head``/``tail`` for IEPile's
-    ``subject``/``object``; an event's roles are its non-``trigger`` keys, IEPile's ``arguments``)."""
-    out = empty_structure()
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return out
-    if not isinstance(obj, dict):
-        return out
-    for key, values in obj.items():
-        if not isinstance(values, list):  # IEPile: type(values) != list -> continue
-            continue
-        for item in values:
-            if task == "NER":
-                if isinstance(item, str):
-                    out["entities"].append(schema.entity(item, key))
-            elif task == "RE":
-                if not isinstance(item, dict):
-                    continue
-                head, tail = item.get("head", ""), item.get("tail", "")
-                if isinstance(head, str) and isinstance(tail, str):
-                    types = [item.get(k) if isinstance(item.get(k), str) else "" for k in ("head_type", "tail_type")]
-                    out["relations"].append(schema.relation(head, types[0], key, tail, types[1]))
-            elif isinstance(item, dict) and isinstance(item.get("trigger", ""), str):
-                args = []
-                for role, value in item.items():
-                    if role == "trigger":
-                        continue
-                    for arg in value if isinstance(value, list) else [value]:
-                        if arg != IEPILE_NAN:
-                            args.append((role, arg if isinstance(arg, str) else json.dumps(arg)))
-                out["events"].append(schema.event(key, item.get("trigger", ""), args))
-    return out
 
 
 class UIEProtocol(Protocol):
