@@ -21,6 +21,7 @@ STAGE_FILES: tuple[str, ...] = (rundir.PREDICTIONS, rundir.SCORES, rundir.LOG_HI
 
 
 def read_json(path: str | Path) -> Any:
+    """A JSON file's value; invalid JSON raises a RecordError naming the file."""
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -29,6 +30,7 @@ def read_json(path: str | Path) -> Any:
 
 
 def require_key(obj: dict[str, Any], key: str, path: Path, number: int | str | None) -> Any:
+    """``obj[key]``, or a RecordError naming the file, the line ``number`` and the field."""
     if key not in obj:
         raise RecordError("missing", file=str(path), record=None if number is None else f"line {number}",
                           field=key)
@@ -36,6 +38,7 @@ def require_key(obj: dict[str, Any], key: str, path: Path, number: int | str | N
 
 
 def check_run_dir(run_dir: str | Path) -> Path:
+    """The run directory as a Path; FileNotFoundError if it is not a directory."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
@@ -51,6 +54,7 @@ def list_stages(run_dir: str | Path) -> list[str]:
 
 
 def select_stages(run_dir: Path, stages: Sequence[str] | None) -> list[str]:
+    """``stages`` (all stage folders when None); a name without a stage folder raises ValueError."""
     available = list_stages(run_dir)
     if stages is None:
         return available
@@ -61,6 +65,7 @@ def select_stages(run_dir: Path, stages: Sequence[str] | None) -> list[str]:
 
 
 def table_columns(first: Sequence[str], rows: Iterable[dict[str, Any]]) -> list[str]:
+    """The documented columns ``first``, then every other key of ``rows`` in order of appearance."""
     cols = list(first)
     seen = set(cols)
     for row in rows:
