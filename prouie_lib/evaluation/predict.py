@@ -1,7 +1,10 @@
 """Batched greedy generation: records → prompts → completions → prediction lines.
 
 Prompts are sorted by length and left-padded so each batch wastes little compute; results come back in the
-input order. Every completion is parsed; a broken one becomes an empty, not-well-formed prediction.
+input order. With ``reuse_prefix=True`` each batch's shared prompt prefix (chat template, instruction, schema) is
+run once and its KV cache reused (:mod:`prouie_lib.evaluation.prefix_cache`); batches with too short a shared
+prefix, or models whose cache does not allow it, are generated the plain way. Every completion is parsed; a broken
+one becomes an empty, not-well-formed prediction.
 """
 
 from __future__ import annotations
@@ -9,19 +12,32 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
 from prouie_lib.formats.prompts import build_messages
 from prouie_lib.models import chat_prompt
 
+if TYPE_CHECKING:
+    from prouie_lib.evaluation.prefix_cache import PrefixCaches
+
 
 def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, max_new_tokens: int = 128,
-             progress: bool = True, desc: str = "generate") -> list[str]:
-    """Greedy completions for prompt strings (already chat-templated), in input order."""
+             progress: bool = True, desc: str = "generate", reuse_prefix: bool = False,
+             prefix_caches: PrefixCaches | None = None) -> list[str]:
+    """Greedy completions for prompt strings (already chat-templated), in input order.
+
+    ``reuse_prefix``: run each batch's shared token prefix once and generate the suffixes from its KV cache (same
+    batches as the plain path). ``prefix_caches``: a :class:`~prouie_lib.evaluation.prefix_cache.PrefixCaches` to
+    share between calls (and to read how many prefixes were run); a fresh one by default.
+    """
     import torch
 
+    from prouie_lib.evaluation.prefix_cache import PrefixCaches, generate_batch
+
+    if reuse_prefix and prefix_caches is None:
+        prefix_caches = PrefixCaches()
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
     outputs: list[str] = [""] * len(prompts)
     old_side = tokenizer.padding_side
@@ -32,12 +48,16 @@ def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, 
         bar = tqdm(total=len(prompts), desc=desc, disable=not progress, unit="ex")
         for start in range(0, len(order), max(1, batch_size)):
             idx = order[start:start + batch_size]
-            batch = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
-                              add_special_tokens=False).to(model.device)
+            batch_prompts = [prompts[i] for i in idx]
             with torch.inference_mode():
-                out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
-            texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+                new_ids = None
+                if reuse_prefix:
+                    ids = tokenizer(batch_prompts, add_special_tokens=False)["input_ids"]
+                    new_ids = generate_batch(model, tokenizer, ids, max_new_tokens=max_new_tokens,
+                                             caches=prefix_caches)
+                if new_ids is None:
+                    new_ids = plain_batch(model, tokenizer, batch_prompts, max_new_tokens=max_new_tokens)
+            texts = tokenizer.batch_decode(new_ids, skip_special_tokens=True)
             for i, text in zip(idx, texts, strict=True):
                 outputs[i] = text.strip()
             bar.update(len(idx))
@@ -48,19 +68,29 @@ def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, 
     return outputs
 
 
+def plain_batch(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int,
+                generate_kwargs: dict[str, Any] | None = None):
+    """Greedy new token ids of one left-padded batch (``tokenizer.padding_side`` must be ``"left"``)."""
+    batch = tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+    out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
+                         pad_token_id=tokenizer.pad_token_id, **(generate_kwargs or {}))
+    return out[:, batch["input_ids"].shape[1]:]
+
+
 def record_prompt(tokenizer, record: dict[str, Any], fmt: str, system: str | None = None) -> str:
     kwargs = {} if system is None else {"system": system}
     return chat_prompt(tokenizer, build_messages(record, fmt=fmt, **kwargs))
 
 
 def predict_records(model, tokenizer, records: Sequence[dict[str, Any]], fmt: str, *, batch_size: int = 16,
-                    max_new_tokens: int = 128, system: str | None = None, progress: bool = True) -> list[dict]:
+                    max_new_tokens: int = 128, system: str | None = None, progress: bool = True,
+                    reuse_prefix: bool = False) -> list[dict]:
     """Prediction lines ``{"id", "completion", "format", "well_formed", "entities", "relations", "events"}``."""
     from prouie_lib.evaluation.score import prediction_line
 
     prompts = [record_prompt(tokenizer, r, fmt, system) for r in records]
     completions = generate(model, tokenizer, prompts, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                           progress=progress, desc=f"predict ({fmt})")
+                           progress=progress, desc=f"predict ({fmt})", reuse_prefix=reuse_prefix)
     return [prediction_line(r, c, fmt) for r, c in zip(records, completions, strict=True)]
 
 
@@ -74,12 +104,13 @@ def write_predictions(lines: Sequence[dict], path: str | Path) -> Path:
 
 
 def predict_to_file(model: str, data: str, split: str, fmt: str, out: str | Path, *, limit: int | None = None,
-                    batch_size: int = 16, max_new_tokens: int = 128) -> Path:
+                    batch_size: int = 16, max_new_tokens: int = 128, reuse_prefix: bool = False) -> Path:
     """The ``prouie predict`` command: load a backbone/stage output, predict a dataset split, write JSONL."""
     from prouie_lib.data import load_examples
     from prouie_lib.models import load_backbone
 
     records = load_examples(data, split, limit=limit)
     lm, tokenizer = load_backbone(model)
-    lines = predict_records(lm, tokenizer, records, fmt, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    lines = predict_records(lm, tokenizer, records, fmt, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                            reuse_prefix=reuse_prefix)
     return write_predictions(lines, out)
