@@ -37,6 +37,8 @@ def test_every_stage_writes_its_files(tiny_run):
         preds = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
         assert [p["id"] for p in preds] == gold_ids
         assert (folder / "model" / "model_chain.json").exists()
+        timing = json.loads((folder / "timing.json").read_text())
+        assert 50 < timing["peak_rss_mb"] < 24_000 and timing["total_seconds"] > 0  # the stage's own peak, MiB
     for stage in ("cm", "sa", "de", "sft"):
         history = [json.loads(line) for line in (run / stage / "log_history.jsonl").read_text().splitlines()]
         assert any("loss" in h for h in history)

@@ -14,6 +14,7 @@ from typing import Any
 
 from prouie_lib.config import RunConfig, TrainerConfig, check_fingerprint, save_config, stage_fingerprint
 from prouie_lib.models import load_backbone, write_model_chain
+from prouie_lib.resources import peak_rss_mb, release_memory, reset_peak_rss
 from prouie_lib.rundir import (
     CONFIG,
     FINGERPRINT,
@@ -61,6 +62,8 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     stage_dir = prepare_stage_dir(config, stage, resume=resume)
     seed_everything(config.seed)
     start = time.time()
+    release_memory()  # what an earlier stage in this process held goes back to the system first
+    reset_peak_rss()  # so that timing.json's peak_rss_mb is this stage's own
 
     # Load the input model: the backbone, or the model of the stage this one builds on (rundir.STAGE_INPUT).
     source = input_stage(config, stage)
@@ -68,7 +71,7 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     if train is None:  # nothing to train (the base stage): its model is the input model
         write_model_chain(stage_dir / MODEL, source, [])
         scores = evaluate_stage(model, tokenizer, config, stage_dir, fmt)
-        record_timing(stage_dir, total_seconds=time.time() - start)
+        record_timing(stage_dir, total_seconds=time.time() - start, peak_rss_mb=peak_rss_mb())
         return scores
 
     # Train: the part that makes each stage what it is.
@@ -82,7 +85,8 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     scores = evaluate_stage(trained.model, tokenizer, config, stage_dir, fmt)
 
     # Record the timing, then delete the checkpoints (after evaluation: a resume during it needs them).
-    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start, **trained.timing)
+    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start,
+                  peak_rss_mb=peak_rss_mb(), **trained.timing)
     remove_checkpoints(stage_dir, trained.trainer)
     return scores
 
