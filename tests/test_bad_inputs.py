@@ -126,6 +126,7 @@ CASES: list[tuple[str, list[str], str]] = [
      "field 'cm.trainer.per_device_train_batch_size'"),
     ("config-limit", _cfg("eval.limit_per_dataset=-5"), "field 'eval.limit_per_dataset'"),
     ("config-enum", ["train", "cm", "--config", TINY, "--set", "cm.curriculum=random"], "field 'cm.curriculum'"),
+    ("config-save-dtype", _cfg("model.save_dtype=int8"), "field 'model.save_dtype'"),
     ("config-unknown-field", _cfg("cm.trainer.max_stepz=3"), "unknown field(s) ['max_stepz']"),
     ("config-backbone-typo", _cfg("model.backbone=tiny-randm"), "field 'model.backbone': 'tiny-randm'"),
     ("config-dataset", _cfg("data.datasets=[NoSuchData]"), "field 'data.datasets[0]'"),

@@ -140,3 +140,23 @@ def test_cm_killed_midway_resumes_to_the_same_result(tmp_path, repo_root):
     full_scores = json.loads((tmp_path / "full" / "tiny" / "cm" / "scores.json").read_text())
     resumed_scores = json.loads((tmp_path / "killed" / "tiny" / "cm" / "scores.json").read_text())
     assert full_scores["datasets"] == resumed_scores["datasets"]
+
+
+def test_save_dtype_saves_the_evaluated_weights_rounded(tmp_path):
+    import torch
+
+    from prouie_lib.models import load_backbone
+    from prouie_lib.stages.sft_phase import finish_stage_model
+
+    model, tokenizer = load_backbone("tiny-random")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1e-4 * torch.randn_like(p))  # values that bfloat16 cannot hold exactly
+    finish_stage_model(model, tokenizer, tmp_path / "f32", "tiny-random")
+    f32 = sum(f.stat().st_size for f in (tmp_path / "f32").rglob("*.safetensors"))
+    finish_stage_model(model, tokenizer, tmp_path / "bf16", "tiny-random", save_dtype="bfloat16")
+    bf16 = sum(f.stat().st_size for f in (tmp_path / "bf16").rglob("*.safetensors"))
+    assert model.dtype == torch.float32 and bf16 < 0.6 * f32
+    reloaded, _ = load_backbone(str(tmp_path / "bf16" / "model"))
+    for (name, a), b in zip(model.state_dict().items(), reloaded.state_dict().values(), strict=True):
+        assert torch.equal(a, b.to(a.dtype)), name  # what is evaluated after saving is what was saved

@@ -11,6 +11,7 @@ from prouie_lib.rundir import STAGES
 from prouie_lib.schema import TASKS
 
 # Allowed values of the enum fields.
+SAVE_DTYPES = ("float32", "bfloat16", "float16")
 CURRICULA = ("ordered", "sequential", "mixed")
 SCALE_REWARDS = ("group", "batch", "none")
 SAMPLERS = ("uniform", "balanced", "hard")
@@ -116,6 +117,8 @@ def validate(config: RunConfig, where: str = "config") -> RunConfig:
             if not ok(value):
                 fail(f"{section}.{name}", f"must be {rule}, got {value!r}")
         _one_of(trainer.lr_scheduler_type, SCHEDULERS, file, f"{section}.lr_scheduler_type", "scheduler")
+    if config.model.save_dtype is not None:
+        _one_of(config.model.save_dtype, SAVE_DTYPES, file, "model.save_dtype", "dtype")
     _one_of(config.cm.curriculum, CURRICULA, file, "cm.curriculum", "curriculum")
     _one_of(config.sa.sampler, SAMPLERS, file, "sa.sampler", "sampler")
     _one_of(config.de.multi_objective_aggregation, AGGREGATIONS, file, "de.multi_objective_aggregation")

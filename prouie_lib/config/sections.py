@@ -21,6 +21,9 @@ class ModelConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_target_modules: str | list[str] = "all-linear"
+    # Full fine-tuning: dtype a stage saves its weights in (None: the training dtype). "bfloat16" halves the run
+    # folder; the weights are rounded to it *before* the stage is evaluated, so the saved model is the evaluated one.
+    save_dtype: str | None = None
 
 
 @dataclass
@@ -66,7 +69,9 @@ class TrainerConfig:
 class CMConfig:
     """Stage CM: complete modeling on the full training data, curriculum NER → RE → EE."""
 
-    format: str = "complete"
+    # complete-present: the explicit JSON without empty lists. With the exhaustive "complete" JSON, CM on real data
+    # learned to print empty lists (benchmarks/results/cpu-conll04-exhaustive-cm: NER and RE F1 0 after CM).
+    format: str = "complete-present"
     # ordered: one trainer (one optimizer, one LR schedule) over phases NER → RE → EE in order;
     # sequential: a new trainer per phase (optimizer and schedule restart); mixed: shuffled, no phases.
     curriculum: str = "ordered"

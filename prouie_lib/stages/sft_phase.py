@@ -56,8 +56,11 @@ def load_weights(model, folder: Path):
     return AutoModelForCausalLM.from_pretrained(str(folder), dtype=model.dtype).to(model.device)
 
 
-def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str) -> Path:
-    """Save the stage's weights and write its model chain (input chain + this stage's adapter)."""
+def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str, save_dtype: str | None = None) -> Path:
+    """Save the stage's weights and write its model chain (input chain + this stage's adapter).
+
+    ``save_dtype`` (full fine-tuning): the weights are rounded to it in place, then saved in it, so that the model
+    evaluated next and the model saved are the same (``model.save_dtype``)."""
     from peft import PeftModel
 
     model_dir = stage_dir / MODEL
@@ -66,7 +69,13 @@ def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str) -> Pa
         adapter = save_weights(model, model_dir / "adapter")
         write_model_chain(model_dir, chain["base"], chain["adapters"] + [str(adapter)])
     else:
+        import torch
+
+        training_dtype = model.dtype
+        if save_dtype is not None:
+            model.to(getattr(torch, save_dtype))  # keeps tied weights tied (one tensor saved)
         weights = save_weights(model, model_dir / "weights")
+        model.to(training_dtype)  # with save_dtype: the rounded values, back in the training dtype
         tokenizer.save_pretrained(str(weights))
         write_model_chain(model_dir, str(weights.resolve()), [])
     return model_dir

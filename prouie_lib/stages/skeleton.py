@@ -78,7 +78,7 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     trained = train(StageRun(config, stage, stage_dir, source, model, tokenizer, resume))
 
     # Save the trained weights and the model chain (the input chain plus this stage's adapter or weights).
-    finish_stage_model(trained.model, tokenizer, stage_dir, source)
+    finish_stage_model(trained.model, tokenizer, stage_dir, source, config.model.save_dtype)
     train_seconds = time.time() - start
 
     # Evaluate on the configured eval split; scores.json, written last, marks the stage done.
