@@ -15,6 +15,7 @@ Screenshots ``00_*.png`` and ``05_*.png`` go to ``--out``; ``<notebook>_failure.
 Everything it started is stopped at the end.
 
     python scripts/browser_check.py [--out docs/screenshots] [--chromium /usr/bin/chromium] [--only 00]
+    python scripts/browser_check.py --only 00 --full    # after `make demo`: notebook 00 on runs/demo
 
 Needs the ``playwright`` package (PyPI; its driver ships in the wheel, no browser download) and a Chromium
 binary (``apt-get install chromium``). Prints a JSON summary; exit status 0 when every check passed.
@@ -65,12 +66,13 @@ def jupyter_command(explicit: str | None) -> list[str]:
     return [found] if found else [sys.executable, "-m", "jupyter"]
 
 
-def copy_notebook(root: Path, notebook: Path) -> Path:
-    """Copy ``notebook`` under ``root/notebooks/`` in smoke mode (``SMOKE = True``), with ``RUN_DIR`` absolute."""
+def copy_notebook(root: Path, notebook: Path, smoke: bool = True) -> Path:
+    """Copy ``notebook`` under ``root/notebooks/`` in smoke mode (``SMOKE = True``; ``smoke=False``: the real
+    mode), with ``RUN_DIR`` absolute."""
     book = json.loads(notebook.read_text())
     for cell in book["cells"]:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            source = re.sub(r"^SMOKE\s*=\s*\w+", "SMOKE = True", "".join(cell["source"]), flags=re.M)
+            source = re.sub(r"^SMOKE\s*=\s*\w+", f"SMOKE = {smoke}", "".join(cell["source"]), flags=re.M)
             match = re.search(r'RUN_DIR\s*=\s*"([^"]*)"', source)
             if match:
                 run_dir = (notebook.parent / match.group(1)).resolve()
@@ -82,10 +84,14 @@ def copy_notebook(root: Path, notebook: Path) -> Path:
     return target
 
 
-def prepare_root(root: Path, notebooks: list[Path]) -> list[Path]:
-    """The Lab root: the notebooks' copies, ``configs/`` linked from the repository, Lab settings."""
-    copies = [copy_notebook(root, notebook) for notebook in notebooks]
+def prepare_root(root: Path, notebooks: list[Path], smoke: bool = True) -> list[Path]:
+    """The Lab root: the notebooks' copies, ``configs/`` linked from the repository (and ``runs/`` in the real
+    mode, so notebook 00 reads the run ``make demo`` wrote), Lab settings."""
+    copies = [copy_notebook(root, notebook, smoke) for notebook in notebooks]
     (root / "configs").symlink_to(REPO / "configs", target_is_directory=True)
+    if not smoke:
+        (REPO / "runs").mkdir(exist_ok=True)
+        (root / "runs").symlink_to(REPO / "runs", target_is_directory=True)
     for name, values in LAB_SETTINGS.items():
         path = root / ".settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,14 +190,16 @@ def scroll_to(page, locator) -> None:
 
 
 def check_00(page, base: str, token: str, notebook: Path, out: Path, args: argparse.Namespace) -> dict:
-    """Notebook 00 in smoke mode: the stages ran, the ablation table, the F1 figure as an image, and the
+    """Notebook 00 (smoke mode, or ``--full`` on runs/demo): the stages ran or were read, the ablation table, the F1 figure as an image, and the
     per-stage example tables."""
     checks = open_and_run_all(page, base, token, notebook, args)
+    prefix = "00_demo" if args.full else "00"  # the real mode reads runs/demo: its screenshots are named apart
     page.locator(".jp-Cell").first.evaluate("el => el.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(800)
-    page.screenshot(path=str(out / "00_notebook_top.png"))
+    page.screenshot(path=str(out / f"{prefix}_notebook_top.png"))
     texts = page.locator(".jp-OutputArea-output").all_text_contents()
-    checks["stage_lines"] = [line for t in texts for line in t.splitlines() if ": macro F1" in line]
+    checks["stage_lines"] = [line for t in texts for line in t.splitlines()
+                            if ": macro F1" in line or line.startswith("Reading the run in")]
     checks["figure_as_text"] = [t for t in texts if "<Figure size" in t]
     checks["images"] = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output img')]
         .map(img => [img.naturalWidth, img.naturalHeight])""")
@@ -210,11 +218,11 @@ def check_00(page, base: str, token: str, notebook: Path, out: Path, args: argpa
     checks["example_rows"] = examples[0] if examples else []
     if checks["ablation_rows"]:
         scroll_to(page, page.locator(".jp-Cell").filter(has=ablation).first)
-        page.screenshot(path=str(out / "00_ablation_and_figure.png"))
+        page.screenshot(path=str(out / f"{prefix}_ablation_and_figure.png"))
     if examples:
         heading = page.locator(".jp-MarkdownCell").filter(has_text="What each stage changed").first
         scroll_to(page, heading)
-        page.screenshot(path=str(out / "00_stage_examples.png"))
+        page.screenshot(path=str(out / f"{prefix}_stage_examples.png"))
     stages = len(checks["example_rows"]) - 1
     checks["passed"] = bool(
         not checks["cell_errors"] and not checks["cells_not_run"] and checks["stage_lines"]
@@ -309,7 +317,7 @@ def run_check(args: argparse.Namespace) -> dict:
     results: dict[str, object] = {}
     root = Path(tempfile.mkdtemp(prefix="prouie-browser-"))
     port, token = free_port(), secrets.token_hex(16)
-    copies = prepare_root(root, [NOTEBOOKS[key] for key in args.only])
+    copies = prepare_root(root, [NOTEBOOKS[key] for key in args.only], smoke=not args.full)
     lab = start_lab(jupyter_command(args.jupyter), root, port, token, root / "lab.log")
     base = f"http://127.0.0.1:{port}"
     try:
@@ -361,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for each page wait")
     parser.add_argument("--run-timeout", type=float, default=600.0, help="seconds for a notebook's run-all")
     parser.add_argument("--verbose", action="store_true", help="include the end of JupyterLab's log")
+    parser.add_argument("--full", action="store_true",
+                        help="the notebooks' real mode (SMOKE = False): notebook 00 reads runs/demo after `make demo`")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)  # a SIGTERM (timeout, the test) still stops Lab and its kernels
     if not Path(args.chromium).exists():

@@ -21,3 +21,21 @@ def test_peak_rises_with_an_allocation_and_restarts_after_reset():
     release_memory()
     assert reset_peak_rss()
     assert peak_rss_mb() < before + 100
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+def test_mmap_threshold_follows_the_environment(monkeypatch):
+    from prouie_lib.resources import DEFAULT_MMAP_THRESHOLD, mmap_large_allocations
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("PROUIE_MMAP_THRESHOLD", raising=False)
+    assert mmap_large_allocations() == DEFAULT_MMAP_THRESHOLD
+    monkeypatch.setenv("PROUIE_MMAP_THRESHOLD", "0")
+    assert mmap_large_allocations() is None
+    monkeypatch.setenv("PROUIE_MMAP_THRESHOLD", str(1 << 20))
+    assert mmap_large_allocations() == 1 << 20
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")  # glibc's own setting wins
+    assert mmap_large_allocations() is None
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    monkeypatch.delenv("PROUIE_MMAP_THRESHOLD")
+    assert mmap_large_allocations() == DEFAULT_MMAP_THRESHOLD

@@ -14,7 +14,7 @@ from typing import Any
 
 from prouie_lib.config import RunConfig, TrainerConfig, check_fingerprint, save_config, stage_fingerprint
 from prouie_lib.models import load_backbone, write_model_chain
-from prouie_lib.resources import peak_rss_mb, release_memory, reset_peak_rss
+from prouie_lib.resources import mmap_large_allocations, peak_rss_mb, release_memory, reset_peak_rss
 from prouie_lib.rundir import (
     CONFIG,
     FINGERPRINT,
@@ -62,6 +62,7 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     stage_dir = prepare_stage_dir(config, stage, resume=resume)
     seed_everything(config.seed)
     start = time.time()
+    mmap_large_allocations()  # large tensors come from mmap, not glibc's fragmenting heap (prouie_lib.resources)
     release_memory()  # what an earlier stage in this process held goes back to the system first
     reset_peak_rss()  # so that timing.json's peak_rss_mb is this stage's own
 
