@@ -46,6 +46,7 @@ from prouie_lib.evaluation.peer_rules import (
     re_target,
     unique_by,
 )
+from prouie_lib.formats import FORMATS, CompleteFormat
 from prouie_lib.schema import NA_RELATION_TYPES, Record, Structure, empty_structure, normalize_text
 
 
@@ -252,7 +253,7 @@ class IEPileProtocol(Protocol):
 
     def pred_structure(self, pred: Prediction, task: str) -> Structure:
         line = pred.line
-        if line is not None and line.get("format") in ("complete", "complete-present"):  # JSON formats
+        if line is not None and isinstance(FORMATS.get(line.get("format")), CompleteFormat):  # the JSON formats
             chunks = line.get("completion")
             chunks = [chunks] if isinstance(chunks, str) else chunks
             if isinstance(chunks, list) and chunks and all(isinstance(c, str) for c in chunks):

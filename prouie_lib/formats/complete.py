@@ -15,7 +15,7 @@ labels that have units, and in EE only the roles that have arguments; ``{}`` whe
 
 It exists because a 135M backbone trained on the exhaustive JSON learned to print empty lists (73 tokens per
 CoNLL04 target, 4 of 5 lists empty; dev NER F1 0 after CM's NER phase in
-``benchmarks/results/cpu-conll04/``); a missing label or role is then not an error when parsing.
+``benchmarks/results/cpu-conll04-exhaustive-cm/``); a missing label or role is then not an error when parsing.
 
 RE items carry the head and tail entity types (so strict RE can be scored); each EE event lists every role
 of its type, with an empty list for a role without arguments. Within a label, units keep record order; exact
@@ -72,7 +72,8 @@ _DESCRIPTIONS = {
 
 
 class CompleteFormat(BaseFormat):
-    """Explicit, exhaustive JSON: every schema label, in order, with its possibly empty list."""
+    """Explicit JSON: every schema label, in order, with its possibly empty list (``exhaustive=False``: only the
+    labels and roles that have units)."""
 
     needs_entity_types = True
 
