@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
 from prouie_lib.config import load_config
@@ -120,6 +120,18 @@ def _cm_cli(repo_root, out, *extra, env=None):
     return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 
+def _adapter(out):
+    return load_file(out / "tiny" / "cm" / "model" / "adapter" / "adapter_model.safetensors")
+
+
+def _relative_distance(a: dict, b: dict) -> float:
+    """‖a − b‖ / ‖a‖ over all adapter tensors: float noise from a different memory layout or thread count stays
+    near 1e-8 here, a resume that loses the optimizer state moves it to ~1e-2."""
+    assert a.keys() == b.keys()
+    diff = sum(float(((a[k] - b[k]) ** 2).sum()) for k in a) ** 0.5
+    return diff / sum(float((a[k] ** 2).sum()) for k in a) ** 0.5
+
+
 def test_cm_killed_midway_resumes_to_the_same_result(tmp_path, repo_root):
     full = _cm_cli(repo_root, tmp_path / "full")
     assert full.returncode == 0, full.stderr[-2000:]
@@ -128,15 +140,20 @@ def test_cm_killed_midway_resumes_to_the_same_result(tmp_path, repo_root):
     assert not (tmp_path / "killed" / "tiny" / "cm" / "model").exists()
     refused = _cm_cli(repo_root, tmp_path / "killed")
     assert refused.returncode == 2 and "--resume" in refused.stderr
+    # the control: the same checkpoint without its optimizer state (transformers then resumes with fresh moments)
+    shutil.copytree(tmp_path / "killed", tmp_path / "no-optimizer")
+    for path in (tmp_path / "no-optimizer").rglob("optimizer.pt"):
+        path.unlink()
     resumed = _cm_cli(repo_root, tmp_path / "killed", "--resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     state = json.loads((tmp_path / "killed" / "tiny" / "cm" / "phases" / "0-mixed" / "state.json").read_text())
     assert state["resumed_from"].endswith("checkpoint-2")
-    a = load_file(tmp_path / "full" / "tiny" / "cm" / "model" / "adapter" / "adapter_model.safetensors")
-    b = load_file(tmp_path / "killed" / "tiny" / "cm" / "model" / "adapter" / "adapter_model.safetensors")
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.allclose(a[key], b[key], atol=1e-6), key
+    # Not bitwise: CPU BLAS kernels may round differently with another memory layout, and a CI machine once
+    # differed in the last bits. The tolerance sits orders of magnitude between that noise and a lost optimizer.
+    assert _relative_distance(_adapter(tmp_path / "full"), _adapter(tmp_path / "killed")) < 1e-5
+    control = _cm_cli(repo_root, tmp_path / "no-optimizer", "--resume")
+    assert control.returncode == 0, control.stderr[-2000:]
+    assert _relative_distance(_adapter(tmp_path / "full"), _adapter(tmp_path / "no-optimizer")) > 1e-3
     full_scores = json.loads((tmp_path / "full" / "tiny" / "cm" / "scores.json").read_text())
     resumed_scores = json.loads((tmp_path / "killed" / "tiny" / "cm" / "scores.json").read_text())
     assert full_scores["datasets"] == resumed_scores["datasets"]
