@@ -100,8 +100,9 @@ def test_predict_calls_predict_to_file(monkeypatch, tmp_path, capsys):
     calls = []
     fake = types.ModuleType("prouie_lib.evaluation.predict")
 
-    def predict_to_file(model, data, split, fmt, out, *, limit=None, batch_size=16, max_new_tokens=128):
-        calls.append((model, data, split, fmt, out, limit, batch_size, max_new_tokens))
+    def predict_to_file(model, data, split, fmt, out, *, limit=None, batch_size=16, max_new_tokens=128,
+                        reuse_prefix=True):
+        calls.append((model, data, split, fmt, out, limit, batch_size, max_new_tokens, reuse_prefix))
         return out
 
     fake.predict_to_file = predict_to_file
@@ -109,8 +110,10 @@ def test_predict_calls_predict_to_file(monkeypatch, tmp_path, capsys):
     out = str(tmp_path / "p.jsonl")
     assert cli.main(["predict", "--model", "tiny-random", "--data", "CoNLL04", "--format", "complete",
                      "--out", out, "--limit", "5", "--batch-size", "4", "--max-new-tokens", "32"]) == 0
-    assert calls == [("tiny-random", "CoNLL04", "test", "complete", out, 5, 4, 32)]
+    assert calls == [("tiny-random", "CoNLL04", "test", "complete", out, 5, 4, 32, True)]
     assert "wrote" in capsys.readouterr().out
+    assert cli.main(["predict", "--model", "tiny-random", "--data", "CoNLL04", "--out", out, "--no-reuse-prefix"]) == 0
+    assert calls[-1][-1] is False
 
 
 def test_score_bootstrap_interval(files, capsys):

@@ -177,3 +177,36 @@ def test_save_dtype_saves_the_evaluated_weights_rounded(tmp_path):
     reloaded, _ = load_backbone(str(tmp_path / "bf16" / "model"))
     for (name, a), b in zip(model.state_dict().items(), reloaded.state_dict().values(), strict=True):
         assert torch.equal(a, b.to(a.dtype)), name  # what is evaluated after saving is what was saved
+
+
+def test_prefix_reuse_leaves_every_stage_output_unchanged(tiny_run, tmp_path, repo_root):
+    """The tiny pipeline run the left-padded way gives the same completions and scores as with prefix reuse.
+
+    Behaviour pinned end to end; the random tiny model barely reads its context, so token-level correctness of
+    the reuse (positions, masks) is tested on a sharpened model in tests/test_prefix_cache.py."""
+    from prouie_lib.evaluation.predict import record_prompt
+    from prouie_lib.evaluation.prefix_cache import MIN_PREFIX_TOKENS, common_prefix_length
+    from prouie_lib.models import load_tokenizer
+    from prouie_lib.stages.stage_data import load_split
+
+    assert tiny_run.eval.reuse_prefix  # the default: tiny_run evaluated with prefix reuse
+    tokenizer = load_tokenizer(tiny_run.model.backbone)
+    gold = load_split(tiny_run, tiny_run.eval.split, limit_per_dataset=tiny_run.eval.limit_per_dataset, head=True)
+    ner = [tokenizer(record_prompt(tokenizer, r, "streamlined"), add_special_tokens=False)["input_ids"]
+           for r in gold if r["task"] == "NER"]
+    assert len(ner) > 1 and common_prefix_length(ner) >= MIN_PREFIX_TOKENS  # there is a prefix to reuse
+    plain = load_config(repo_root / "configs" / "tiny.yaml", {"output_dir": str(tmp_path), "eval.reuse_prefix": False})
+    for stage in plain.stages:
+        run_stage(stage, plain)
+    for stage in plain.stages:
+        a, b = tiny_run.stage_dir(stage), plain.stage_dir(stage)
+        assert _completions(a / "predictions.jsonl") == _completions(b / "predictions.jsonl"), stage
+        assert json.loads((a / "scores.json").read_text())["datasets"] == \
+            json.loads((b / "scores.json").read_text())["datasets"], stage
+    phases = "phase_predictions"
+    for path in sorted((tiny_run.stage_dir("cm") / phases).glob("*.jsonl")):  # CM's dev evaluations after each phase
+        assert _completions(path) == _completions(plain.stage_dir("cm") / phases / path.name), path.name
+
+
+def _completions(path):
+    return [json.loads(line)["completion"] for line in path.read_text().splitlines()]

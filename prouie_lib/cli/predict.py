@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--limit", type=int, default=None, help="first N records only")
     pr.add_argument("--batch-size", type=int, default=16)
     pr.add_argument("--max-new-tokens", type=int, default=128)
+    pr.add_argument("--no-reuse-prefix", dest="reuse_prefix", action="store_false",
+                    help="left-pad every prompt instead of reusing the shared prompt prefix's KV cache "
+                         "(same outputs, slower; as eval.reuse_prefix: false in a run config)")
     pr.set_defaults(func=predict_command, check=_check_model)
 
 
@@ -32,6 +35,7 @@ def predict_command(args: argparse.Namespace) -> int:
     from prouie_lib.evaluation.predict import predict_to_file
 
     out = predict_to_file(args.model, args.data, args.split, args.fmt, args.out, limit=args.limit,
-                          batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
+                          batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+                          reuse_prefix=args.reuse_prefix)
     print(f"wrote {out}")
     return 0

@@ -14,6 +14,8 @@ from prouie_lib.config.sections import ConfigError, RunConfig
 
 # Fields that change where or how a run is kept, never what a stage computes.
 _NOT_FINGERPRINTED = ("name", "output_dir", "stages")
+# Fields inside sections that change what is kept on disk or how fast, not the stage's outputs.
+_HOW_NOT_WHAT = (".keep_checkpoints", "eval.reuse_prefix")
 
 
 def _flat(value: Any, prefix: str) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def _section_fields(config: RunConfig, *sections: str) -> dict[str, Any]:
         for part in dotted.split("."):
             node = node[part]
         out.update(_flat(node, dotted))
-    return {k: v for k, v in out.items() if not k.endswith(".keep_checkpoints")}
+    return {k: v for k, v in out.items() if not k.endswith(_HOW_NOT_WHAT)}
 
 
 def stage_fingerprint(config: RunConfig, stage: str) -> dict[str, Any]:

@@ -149,6 +149,9 @@ class EvalConfig:
     batch_size: int = 16
     max_new_tokens: int | dict[str, int] = 128  # one cap, or per target format {"complete": 160, ...}
     protocol: str = "prouie"
+    # Run each batch's shared prompt prefix (template, instruction, schema) once and reuse its KV cache: the same
+    # greedy outputs, 1.1–1.3× faster on CPU (benchmarks/prefix_reuse.py). Not part of a stage's fingerprint.
+    reuse_prefix: bool = True
 
 
 @dataclass

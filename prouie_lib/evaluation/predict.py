@@ -10,7 +10,7 @@ one becomes an empty, not-well-formed prediction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 
 def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, max_new_tokens: int = 128,
              progress: bool = True, desc: str = "generate", reuse_prefix: bool = False,
-             prefix_caches: PrefixCaches | None = None) -> list[str]:
+             prefix_caches: PrefixCaches | None = None, groups: Sequence[Hashable] | None = None) -> list[str]:
     """Greedy completions for prompt strings (already chat-templated), in input order.
 
     ``reuse_prefix``: run each batch's shared token prefix once and generate the suffixes from its KV cache (same
     batches as the plain path). ``prefix_caches``: a :class:`~prouie_lib.evaluation.prefix_cache.PrefixCaches` to
-    share between calls (and to read how many prefixes were run); a fresh one by default.
+    share between calls (and to read how many prefixes were run); a fresh one by default. ``groups``: one key per
+    prompt (e.g. its dataset); with prefix reuse, batches never mix groups, so each batch shares its group's whole
+    instruction and schema rather than only the chat template's head.
     """
     import torch
 
@@ -38,7 +40,6 @@ def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, 
 
     if reuse_prefix and prefix_caches is None:
         prefix_caches = PrefixCaches()
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
     outputs: list[str] = [""] * len(prompts)
     old_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
@@ -46,8 +47,7 @@ def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, 
     model.eval()
     try:
         bar = tqdm(total=len(prompts), desc=desc, disable=not progress, unit="ex")
-        for start in range(0, len(order), max(1, batch_size)):
-            idx = order[start:start + batch_size]
+        for idx in _batches(prompts, batch_size, groups if reuse_prefix else None):
             batch_prompts = [prompts[i] for i in idx]
             with torch.inference_mode():
                 new_ids = None
@@ -66,6 +66,22 @@ def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, 
         tokenizer.padding_side = old_side
         model.train(was_training)
     return outputs
+
+
+def _batches(prompts: Sequence[str], batch_size: int, groups: Sequence[Hashable] | None) -> list[list[int]]:
+    """Prompt indices in batches, longest prompts first (little padding); within each group when ``groups``."""
+    keys = list(groups) if groups is not None else [None] * len(prompts)
+    if len(keys) != len(prompts):
+        raise ValueError(f"{len(keys)} group keys for {len(prompts)} prompts")
+    members: dict[Hashable, list[int]] = {}
+    for i, key in enumerate(keys):
+        members.setdefault(key, []).append(i)
+    size = max(1, batch_size)
+    batches = []
+    for idx in members.values():
+        order = sorted(idx, key=lambda i: len(prompts[i]), reverse=True)
+        batches += [order[start:start + size] for start in range(0, len(order), size)]
+    return batches
 
 
 def plain_batch(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int,
@@ -90,7 +106,8 @@ def predict_records(model, tokenizer, records: Sequence[dict[str, Any]], fmt: st
 
     prompts = [record_prompt(tokenizer, r, fmt, system) for r in records]
     completions = generate(model, tokenizer, prompts, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                           progress=progress, desc=f"predict ({fmt})", reuse_prefix=reuse_prefix)
+                           progress=progress, desc=f"predict ({fmt})", reuse_prefix=reuse_prefix,
+                           groups=[(r.get("dataset"), r.get("task")) for r in records])
     return [prediction_line(r, c, fmt) for r, c in zip(records, completions, strict=True)]
 
 
@@ -104,7 +121,7 @@ def write_predictions(lines: Sequence[dict], path: str | Path) -> Path:
 
 
 def predict_to_file(model: str, data: str, split: str, fmt: str, out: str | Path, *, limit: int | None = None,
-                    batch_size: int = 16, max_new_tokens: int = 128, reuse_prefix: bool = False) -> Path:
+                    batch_size: int = 16, max_new_tokens: int = 128, reuse_prefix: bool = True) -> Path:
     """The ``prouie predict`` command: load a backbone/stage output, predict a dataset split, write JSONL."""
     from prouie_lib.data import load_examples
     from prouie_lib.models import load_backbone

@@ -93,7 +93,8 @@ def evaluate_phase(model, tokenizer, config: RunConfig, dev_head: list[Record], 
     start = time.time()
     was_training = model.training
     lines = predict_records(model, tokenizer, records, cm.format, batch_size=config.eval.batch_size,
-                            max_new_tokens=config.max_new_tokens(cm.format), system=config.data.system_prompt)
+                            max_new_tokens=config.max_new_tokens(cm.format), system=config.data.system_prompt,
+                            reuse_prefix=config.eval.reuse_prefix)
     if was_training:
         model.train()
     write_predictions(lines, path.parent / rundir.PHASE_PREDICTIONS / f"{phase}.jsonl")

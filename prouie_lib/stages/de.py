@@ -74,7 +74,8 @@ class ProbeCallback(TrainerCallback):
         lines = predict_records(model, tokenizer, self.records, self.config.de.format,
                                 batch_size=self.config.eval.batch_size,
                                 max_new_tokens=self.config.de.max_completion_length,
-                                system=self.config.data.system_prompt)
+                                system=self.config.data.system_prompt,
+                                reuse_prefix=self.config.eval.reuse_prefix)
         if was_training:
             model.train()
         outputs = [line["completion"] for line in lines]

@@ -31,7 +31,8 @@ def strict_scorer(model, tokenizer, config: RunConfig, fmt: str):
 
     def score(records: Sequence[Record]) -> list[float]:
         lines = predict_records(model, tokenizer, records, fmt, batch_size=config.eval.batch_size,
-                                max_new_tokens=config.max_new_tokens(fmt), system=config.data.system_prompt)
+                                max_new_tokens=config.max_new_tokens(fmt), system=config.data.system_prompt,
+                                reuse_prefix=config.eval.reuse_prefix)
         return [strict(line["completion"], record, fmt).total for line, record in zip(lines, records, strict=True)]
 
     return score

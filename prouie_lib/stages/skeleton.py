@@ -145,7 +145,8 @@ def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: st
     start = time.time()
     system = config.data.system_prompt
     lines = predict_records(model, tokenizer, gold, fmt, batch_size=config.eval.batch_size,
-                            max_new_tokens=config.max_new_tokens(fmt), system=system)
+                            max_new_tokens=config.max_new_tokens(fmt), system=system,
+                            reuse_prefix=config.eval.reuse_prefix)
     elapsed = time.time() - start
     write_predictions(lines, stage_dir / PREDICTIONS)
     scores = score_predictions(gold, lines, protocol=config.eval.protocol)
