@@ -271,7 +271,7 @@ def check_05(page, base: str, token: str, notebook: Path, out: Path, args: argpa
     viewer = page.locator(".jp-OutputArea-output").filter(has=page.locator("table.prouie-group")).first
     slider = viewer.locator(".widget-hslider").first
     scroll_to(page, slider)
-    before_slider, before_view = slider_state(page, "step"), viewer_state(page)
+    before_slider, before_view = slider_state(page, "DE step"), viewer_state(page)
     page.screenshot(path=str(out / "05_trace_viewer_before.png"))
     start_x, start_y = before_slider["handle"]
     page.mouse.move(start_x, start_y)
@@ -283,7 +283,7 @@ def check_05(page, base: str, token: str, notebook: Path, out: Path, args: argpa
         "return g.length && !g[0].closest('.widget-html-content').textContent.includes('step ' + old); }",
         arg=before_view["group_step"], timeout=30_000)
     page.wait_for_timeout(800)  # the new PNG loads
-    after_slider, after_view = slider_state(page, "step"), viewer_state(page)
+    after_slider, after_view = slider_state(page, "DE step"), viewer_state(page)
     page.screenshot(path=str(out / "05_trace_viewer_after.png"))
     checks["slider_before"] = before_slider["value"]
     checks["slider_after"] = after_slider["value"]

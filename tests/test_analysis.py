@@ -427,10 +427,10 @@ def test_loss_figure_marks_phase_boundaries(run):
 
 def test_reward_component_curves(run):
     traces = run.traces
-    fig = plots.plot_reward_components(traces, ["reward", "format"], up_to_step=1)
+    fig = plots.plot_reward_components(traces, ["reward", "format"], up_to_step=2)  # trainer steps 1 and 2
     lines = {line.get_label(): line for line in fig.axes[0].lines}
     assert set(lines) == {"reward", "format"}
-    assert max(lines["reward"].get_xdata()) == 1
+    assert list(lines["reward"].get_xdata()) == [1, 2] and fig.axes[0].get_xlabel() == "DE trainer step"
     expected = traces[traces["step"] <= 1].groupby("step")["reward"].mean()
     assert np.allclose(lines["reward"].get_ydata(), expected.to_numpy())
     smooth = plots.plot_reward_components(traces, ["reward"], smoothing=0.5).axes[0].lines[0].get_ydata()

@@ -53,7 +53,7 @@ def test_notebooks_00_and_05_in_chromium(tmp_path: Path):
     # 05: the widgets respond
     assert not widgets["cell_errors"] and not widgets["cells_not_run"]
     low, high = (float(x) for x in widgets["slider_bounds"])
-    assert float(widgets["slider_before"]) == high and float(widgets["slider_after"]) == low < high  # dragged to 0
+    assert float(widgets["slider_before"]) == high and float(widgets["slider_after"]) == low < high  # dragged to the first DE step
     assert float(widgets["group_step_after"]) == low and widgets["curves_changed"]
     assert "best completion changed in" in widgets["playground_summary"]
 

@@ -125,24 +125,29 @@ def test_trace_viewer_slider_limits_curves_and_picks_groups(run):
     viewer = reward_trace_viewer(RUN)
     assert isinstance(viewer, RewardTraceViewer)
     traces = run.traces
-    assert (viewer.step.min, viewer.step.max, viewer.step.value) == (0, 2, 2)
+    # trace lines hold steps 0–2 (the step their batch was generated at); the viewer counts trainer steps 1–3
+    assert sorted(traces["step"].unique()) == [0, 1, 2]
+    assert (viewer.step.min, viewer.step.max, viewer.step.value) == (1, 3, 3)
+    assert viewer.figure.axes[0].get_xlabel() == "DE trainer step"
     first_png = viewer.curves.value
-    viewer.step.value = 0
+    viewer.step.value = 1
     assert viewer.curves.value != first_png
     lines = {line.get_label(): line for line in viewer.figure.axes[0].lines}
-    assert max(lines["reward"].get_xdata()) == 0
+    assert max(lines["reward"].get_xdata()) == 1
     assert lines["reward"].get_ydata()[0] == pytest.approx(traces[traces["step"] == 0]["reward"].mean())
     prompts = list(dict.fromkeys(traces[traces["step"] == 0]["prompt_id"]))
     assert [label.split(" (")[0] for label, _ in viewer.prompt.options] == prompts
-    viewer.step.value = 1
-    assert max(viewer.figure.axes[0].lines[0].get_xdata()) == 1
+    assert "DE step 1 " in viewer.group_view.value
+    viewer.step.value = 2
+    assert max(viewer.figure.axes[0].lines[0].get_xdata()) == 2
 
 
 def test_trace_viewer_group_side_by_side(run):
     viewer = RewardTraceViewer(run.traces)
-    viewer.step.value = 1
+    viewer.step.value = 2
     viewer.prompt.value = 1
     key = viewer.group_key()
+    assert key[0] == 1  # trainer step 2 shows the batch generated at trace step 1
     rows = run.traces[(run.traces["step"] == key[0]) & (run.traces["prompt_id"] == key[1])]
     shown = viewer.group_view.value
     assert len(rows) == 4
@@ -153,6 +158,9 @@ def test_trace_viewer_group_side_by_side(run):
 
 
 def test_trace_viewer_component_toggles(run):
+    default = RewardTraceViewer(run.traces)  # the total and a few components, not every one of them
+    shown = [line.get_label() for line in default.figure.axes[0].lines]
+    assert shown[0] == "reward" and 2 <= len(shown) <= 4 < len(default.toggles)
     viewer = RewardTraceViewer(run.traces, components=["reward", "format"])
     assert [line.get_label() for line in viewer.figure.axes[0].lines] == ["reward", "format"]
     viewer.toggles["format"].value = False

@@ -35,6 +35,7 @@ from prouie_lib.analysis.run_files import (
     read_json,
     require_key,
     select_stages,
+    stage_files,
     table_columns,
 )
 from prouie_lib.analysis.traces import TRACE_COLUMNS, load_reward_traces
@@ -59,10 +60,7 @@ def load_phases(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
     """Curriculum phases of every trained stage (from ``<stage>/phases.json``)."""
     run_dir = check_run_dir(run_dir)
     rows = []
-    for stage in select_stages(run_dir, stages):
-        path = run_dir / stage / rundir.PHASES
-        if not path.exists():
-            continue
+    for stage, path in stage_files(run_dir, stages, rundir.PHASES):
         phases = read_json(path)
         items = phases.get("phases") if isinstance(phases, dict) else None
         if not isinstance(items, list):
@@ -95,10 +93,7 @@ def load_log_history(run_dir: str | Path, stages: Sequence[str] | None = None) -
     run_dir = check_run_dir(run_dir)
     phases = load_phases(run_dir, stages)
     rows = []
-    for stage in select_stages(run_dir, stages):
-        path = run_dir / stage / rundir.LOG_HISTORY
-        if not path.exists():
-            continue
+    for stage, path in stage_files(run_dir, stages, rundir.LOG_HISTORY):
         stage_phases = phases[phases["stage"] == stage]
         for number, entry in iter_json_objects(path):
             step = require_key(entry, "step", path, number)
@@ -170,10 +165,7 @@ def load_predictions(run_dir: str | Path, stages: Sequence[str] | None = None, *
     run_dir = check_run_dir(run_dir)
     gold = load_gold(run_dir, split)
     rows = []
-    for stage in select_stages(run_dir, stages):
-        path = run_dir / stage / rundir.PREDICTIONS
-        if not path.exists():
-            continue
+    for stage, path in stage_files(run_dir, stages, rundir.PREDICTIONS):
         by_id = index_by_id((line for _, line in iter_json_objects(path)), file=str(path), kind="prediction",
                             check=_prediction_check(gold, path))
         for gid, record in gold.items():
@@ -234,10 +226,8 @@ def load_scores(run_dir: str | Path, stages: Sequence[str] | None = None) -> pd.
     """Stage × dataset × metric → p, r, f1 (percent) plus the dataset's parse-error and hallucination rates."""
     run_dir = check_run_dir(run_dir)
     rows = []
-    for stage in select_stages(run_dir, stages):
-        path = run_dir / stage / rundir.SCORES
-        if path.exists():
-            rows += scores_rows(read_json(path), stage, source=str(path))
+    for stage, path in stage_files(run_dir, stages, rundir.SCORES):
+        rows += scores_rows(read_json(path), stage, source=str(path))
     frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
     for col in ("p", "r", "f1", "parse_error_rate", "hallucination_rate"):
         frame[col] = pd.to_numeric(frame[col])

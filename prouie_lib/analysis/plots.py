@@ -88,16 +88,44 @@ def plot_loss(log_history: pd.DataFrame, phases: pd.DataFrame | None = None, *,
     return fig
 
 
+# Trace lines carry the global step at which their batch was generated (0-based); that batch feeds the update
+# trl logs as step + 1. Figures for people use the trainer's numbering.
+TRAINER_STEP_OFFSET = 1
+PANEL_COMPONENTS: tuple[str, ...] = ("format", "f1_pair", "f1_relation", "f1_entity_span", "f1_entity_type",
+                                     "f1_trigger", "f1_event_type", "f1_argument", "f1_argument_role")
+
+
+def finish_de_step_axes(ax, *, ylabel: str, title: str, legend: bool = True) -> None:
+    """The common frame of a per-DE-step figure: integer trainer-step ticks, labels, title, legend, light grid."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("DE trainer step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def chosen_components(traces: pd.DataFrame, limit: int = 3) -> list[str]:
+    """Up to ``limit`` informative components: the SFR steps present, those that vary most first."""
+    present = [c for c in component_names(traces) if c not in COUNT_COMPONENTS]
+    preferred = [c for c in PANEL_COMPONENTS if c in present] or present
+    spread = {c: float(traces[component_column(c)].std(skipna=True)) for c in preferred}
+    spread = {c: 0.0 if pd.isna(v) else v for c, v in spread.items()}  # one value: no spread
+    return sorted(preferred, key=lambda c: -spread[c])[:limit]
+
+
 def default_components(traces: pd.DataFrame) -> list[str]:
-    """``reward`` plus every logged component that lies in [0, 1] (format, per-step F1)."""
-    return ["reward"] + [c for c in component_names(traces) if c not in COUNT_COMPONENTS]
+    """``reward`` plus a few informative components (:func:`chosen_components`); any other can be asked for."""
+    return ["reward", *chosen_components(traces)]
 
 
 def plot_reward_components(traces: pd.DataFrame, components: Sequence[str] | None = None, *,
                            band: str = "minmax", smoothing: float = 0.0, up_to_step: int | None = None) -> Figure:
-    """Mean of each reward component per step with a min–max (``band="minmax"``) or ±std band.
+    """Mean of each reward component per DE trainer step with a min–max (``band="minmax"``) or ±std band, overlaid
+    (the interactive view; :func:`plot_reward_panels` draws small multiples).
 
-    ``up_to_step`` draws only steps ≤ it but keeps the full step range on the x axis.
+    ``up_to_step`` (a trainer step, as on the x axis) draws only steps ≤ it but keeps the full step range.
     """
     if band not in ("minmax", "std", "none"):
         raise ValueError(f"band must be 'minmax', 'std' or 'none', got {band!r}")
@@ -106,7 +134,7 @@ def plot_reward_components(traces: pd.DataFrame, components: Sequence[str] | Non
     names = list(components) if components is not None else default_components(traces)
     fig = Figure(figsize=(7, 3.6), layout="constrained")
     ax = fig.add_subplot()
-    steps = traces["step"]
+    steps = traces["step"] + TRAINER_STEP_OFFSET
     shown = traces if up_to_step is None else traces[steps <= up_to_step]
     palette = colormaps["tab20"] if len(names) > 10 else colormaps["tab10"]
     for i, name in enumerate(names):
@@ -115,40 +143,25 @@ def plot_reward_components(traces: pd.DataFrame, components: Sequence[str] | Non
             ax.plot([], [], color=color, label=name)
             continue
         stats = step_stats(shown, name, smoothing=smoothing)
-        ax.plot(stats.index, stats["mean"], marker="o", color=color, label=name,
-                linewidth=2.2 if name == "reward" else 1.4)
+        x = stats.index + TRAINER_STEP_OFFSET
+        ax.plot(x, stats["mean"], marker="o", color=color, label=name, linewidth=2.2 if name == "reward" else 1.4)
         if band != "none":
             low_band, high_band = ((stats["min"], stats["max"]) if band == "minmax"
                                    else (stats["mean"] - stats["std"], stats["mean"] + stats["std"]))
             if len(stats) > 1:
-                ax.fill_between(stats.index, low_band, high_band, color=color, alpha=0.12)
+                ax.fill_between(x, low_band, high_band, color=color, alpha=0.12)
             else:  # one step: a band has no width, draw it as a bar
-                ax.vlines(stats.index, low_band, high_band, color=color, alpha=0.35, linewidth=6)
+                ax.vlines(x, low_band, high_band, color=color, alpha=0.35, linewidth=6)
     low, high = steps.min(), steps.max()
     ax.set_xlim(low - 0.2, high + 0.2 if high > low else low + 1)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("generation step (0-based)")
+    ax.set_xlabel("DE trainer step")
     ax.set_ylabel("value")
-    title = "DE reward components" + (f" (up to step {up_to_step})" if up_to_step is not None else "")
+    title = "DE (GRPO) reward components" + (f" up to step {up_to_step}" if up_to_step is not None else "")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
-
-
-# Trace lines carry the global step at which their batch was generated (0-based); that batch feeds the update
-# trl logs as step + 1. Figures for people use the trainer's numbering.
-TRAINER_STEP_OFFSET = 1
-PANEL_COMPONENTS: tuple[str, ...] = ("format", "f1_pair", "f1_relation", "f1_entity_span", "f1_entity_type",
-                                     "f1_trigger", "f1_event_type", "f1_argument", "f1_argument_role")
-
-
-def chosen_components(traces: pd.DataFrame, limit: int = 3) -> list[str]:
-    """Up to ``limit`` informative components: the SFR steps present, those that vary most first."""
-    present = [c for c in component_names(traces) if c not in COUNT_COMPONENTS]
-    preferred = [c for c in PANEL_COMPONENTS if c in present] or present
-    spread = {c: float(traces[component_column(c)].std(skipna=True) or 0.0) for c in preferred}
-    return sorted(preferred, key=lambda c: -spread[c])[:limit]
 
 
 def plot_reward_panels(traces: pd.DataFrame, components: Sequence[str] | None = None) -> Figure:
@@ -185,17 +198,12 @@ def plot_zero_spread(traces: pd.DataFrame, log_history: pd.DataFrame | None = No
         if len(logged):  # trl logs after the step: entry step s covers the batch generated at step s - 1
             ax.plot(logged["step"], logged["frac_reward_zero_std"], "k.--", label="trl log")
     ax.set_ylim(0, 1.05)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("DE trainer step")
-    ax.set_ylabel("fraction of groups")
-    ax.set_title("DE: groups with zero reward spread (no GRPO signal)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    finish_de_step_axes(ax, ylabel="fraction of groups", title="DE: groups with zero reward spread (no GRPO signal)")
     return fig
 
 
 def plot_completion_length(traces: pd.DataFrame, *, unit: str = "words") -> Figure:
-    """Completion length per step (mean with min–max band), one line per task."""
+    """Completion length per DE trainer step (mean with min–max band), one line per task."""
     column = {"words": "completion_words", "chars": "completion_chars"}.get(unit)
     if column is None:
         raise ValueError(f"unit must be 'words' or 'chars', got {unit!r}")
@@ -205,13 +213,10 @@ def plot_completion_length(traces: pd.DataFrame, *, unit: str = "words") -> Figu
     ax = fig.add_subplot()
     for i, (task, rows) in enumerate(traces.groupby("task")):
         stats = rows.groupby("step")[column].agg(["mean", "min", "max"])
-        ax.plot(stats.index, stats["mean"], marker="o", color=f"C{i}", label=str(task))
-        ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{i}", alpha=0.15)
-    ax.set_xlabel("step")
-    ax.set_ylabel(f"completion length ({unit})")
-    ax.set_title("completion length")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+        x = stats.index + TRAINER_STEP_OFFSET
+        ax.plot(x, stats["mean"], marker="o", color=f"C{i}", label=str(task))
+        ax.fill_between(x, stats["min"], stats["max"], color=f"C{i}", alpha=0.15)
+    finish_de_step_axes(ax, ylabel=f"completion length ({unit})", title="DE: length of the sampled completions")
     return fig
 
 

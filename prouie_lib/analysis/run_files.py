@@ -8,7 +8,7 @@ The readers of :mod:`~prouie_lib.analysis.loaders` (logs, predictions, scores, t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,14 @@ def select_stages(run_dir: Path, stages: Sequence[str] | None) -> list[str]:
     if unknown:
         raise ValueError(f"{run_dir}: no stage folder(s) {unknown}; found {available}")
     return list(stages)
+
+
+def stage_files(run_dir: Path, stages: Sequence[str] | None, name: str) -> Iterator[tuple[str, Path]]:
+    """``(stage, path)`` of each selected stage folder (:func:`select_stages`) that holds the file ``name``."""
+    for stage in select_stages(run_dir, stages):
+        path = run_dir / stage / name
+        if path.exists():
+            yield stage, path
 
 
 def table_columns(first: Sequence[str], rows: Iterable[dict[str, Any]]) -> list[str]:

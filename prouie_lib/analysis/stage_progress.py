@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from prouie_lib import rundir
-from prouie_lib.analysis.plots import empty_figure
+from prouie_lib.analysis.plots import empty_figure, finish_de_step_axes
 
 PHASE_SCORE_COLUMNS = ("phase", "step", "dataset", "task", "metric", "f1", "n")
 PROBE_COLUMNS = ("step", "n", "changed_vs_start", "changed_vs_previous")
@@ -70,10 +69,6 @@ def plot_probe(probe: pd.DataFrame) -> Figure:
     ax.plot(probe["step"], 100 * probe["changed_vs_previous"], marker=".", linestyle="--",
             label="differs from the previous probe")
     ax.set_ylim(-3, 103)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("DE trainer step")
-    ax.set_ylabel(f"% of {int(probe['n'].iloc[0])} probe outputs")
-    ax.set_title("DE: did GRPO move the greedy outputs?")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    finish_de_step_axes(ax, ylabel=f"% of {int(probe['n'].iloc[0])} probe outputs",
+                        title="DE: did GRPO move the greedy outputs?")
     return fig

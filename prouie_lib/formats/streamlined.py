@@ -183,30 +183,20 @@ class StreamlinedFormat(BaseFormat):
 
     def _read_event(self, ops: ScanOps, unit, k: int, roles: dict[str, list[str]], result: ParseResult) -> None:
         fields = ops.split(unit, "|")
-        first = ops.partition(fields[0], ":")
+        first = _key_value(ops, fields[0], result, f"unit {k + 1}: no ':' between event type and trigger",
+                           f"unit {k + 1}: empty event type", f"unit {k + 1}: empty trigger")
         if first is None:
-            result.errors.append(f"unit {k + 1}: no ':' between event type and trigger")
             return
-        etype, trigger = ops.plain(first[0]), ops.plain(first[1])
-        if not etype:
-            result.errors.append(f"unit {k + 1}: empty event type")
-        if not trigger:
-            result.errors.append(f"unit {k + 1}: empty trigger")
-            return
+        etype, trigger = first
         known = etype in roles
         arguments = []
         off_roles = set()
         for field in fields[1:]:
-            pair = ops.partition(field, ":")
+            pair = _key_value(ops, field, result, f"unit {k + 1}: argument {ops.plain(field)[:30]!r} has no 'role:'",
+                              f"unit {k + 1}: empty role", f"unit {k + 1}: empty argument for role {{key!r}}")
             if pair is None:
-                result.errors.append(f"unit {k + 1}: argument {ops.plain(field)[:30]!r} has no 'role:'")
                 continue
-            role, span = ops.plain(pair[0]), ops.plain(pair[1])
-            if not role:
-                result.errors.append(f"unit {k + 1}: empty role")
-            if not span:
-                result.errors.append(f"unit {k + 1}: empty argument for role {role!r}")
-                continue
+            role, span = pair
             if known and role not in roles[etype]:
                 off_roles.add(role)
             arguments.append((role, span))
@@ -226,3 +216,20 @@ def _render_event(event: dict, roles: list[str]) -> str:
     pairs = sorted(argument_pairs(event), key=lambda pair: order.get(pair[0], len(order)))
     args = "".join(f" | {escape_label(role)}: {escape_span(text)}" for role, text in pairs)
     return f"({escape_label(event['type'])}: {escape_span(event['trigger']['text'])}{args})"
+
+
+def _key_value(ops: ScanOps, field, result: ParseResult, no_colon: str, empty_key: str,
+               empty_value: str) -> tuple[str, str] | None:
+    """``key: value`` of one field, each plain; an error for what is missing (``{key!r}`` in ``empty_value`` names
+    the key). None (skip the field) without a colon or a value; an empty key is reported but kept."""
+    pair = ops.partition(field, ":")
+    if pair is None:
+        result.errors.append(no_colon)
+        return None
+    key, value = ops.plain(pair[0]), ops.plain(pair[1])
+    if not key:
+        result.errors.append(empty_key)
+    if not value:
+        result.errors.append(empty_value.format(key=key))
+        return None
+    return key, value

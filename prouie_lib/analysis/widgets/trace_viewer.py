@@ -10,7 +10,12 @@ import ipywidgets as widgets
 import pandas as pd
 from matplotlib.figure import Figure
 
-from prouie_lib.analysis.plots import default_components, figure_png, plot_reward_components
+from prouie_lib.analysis.plots import (
+    TRAINER_STEP_OFFSET,
+    default_components,
+    figure_png,
+    plot_reward_components,
+)
 from prouie_lib.analysis.reward_tables import group_rows, groups_at
 from prouie_lib.analysis.traces import COMPONENT_PREFIX, component_names
 from prouie_lib.analysis.widgets.base import Source, _fmt, _frame, _message
@@ -25,9 +30,10 @@ class RewardTraceViewer(widgets.VBox):
         if traces.empty:
             raise ValueError("RewardTraceViewer: no reward traces (de/reward_traces.jsonl is missing or empty)")
         self.traces = traces.reset_index(drop=True)
-        steps = sorted(self.traces["step"].unique())
-        self.step = widgets.IntSlider(min=int(steps[0]), max=int(steps[-1]), value=int(steps[-1]),
-                                      description="step", continuous_update=False)
+        # The slider counts DE trainer steps, as the figure and trl's logs do (trace lines store step - 1).
+        steps = sorted(int(s) + TRAINER_STEP_OFFSET for s in self.traces["step"].unique())
+        self.step = widgets.IntSlider(min=steps[0], max=steps[-1], value=steps[-1], description="DE step",
+                                      continuous_update=False)
         chosen = list(components) if components is not None else default_components(self.traces)
         names = ["reward", *component_names(self.traces)]
         unknown = [c for c in chosen if c not in names]
@@ -61,7 +67,7 @@ class RewardTraceViewer(widgets.VBox):
 
     def _on_step(self, _change: Any) -> None:
         previous = self.group_key()
-        self._keys = groups_at(self.traces, self.step.value)
+        self._keys = groups_at(self.traces, self.step.value - TRAINER_STEP_OFFSET)
         options = [(f"{key[1]} (group {key[2]})" if len(key) > 2 else str(key[1]), i)
                    for i, key in enumerate(self._keys)]
         same_prompt = [i for i, key in enumerate(self._keys) if previous is not None and key[1] == previous[1]]
@@ -75,7 +81,7 @@ class RewardTraceViewer(widgets.VBox):
         self.render_group()
 
     def group_key(self) -> tuple[Any, ...] | None:
-        """``(step, prompt_id[, group])`` of the group shown."""
+        """``(trace step, prompt_id[, group])`` of the group shown (the trace step is the trainer step - 1)."""
         index = self.prompt.value
         return None if index is None or not self._keys else self._keys[index]
 
@@ -87,7 +93,7 @@ class RewardTraceViewer(widgets.VBox):
     def render_group(self) -> None:
         key = self.group_key()
         if key is None:
-            self.group_view.value = _message(f"no completions logged at step {self.step.value}")
+            self.group_view.value = _message(f"no completions logged at DE step {self.step.value}")
             return
         rows = group_rows(self.traces, key)
         self.group_view.value = group_html(rows, self.selected_components())
@@ -113,7 +119,7 @@ def group_html(rows: pd.DataFrame, components: Sequence[str]) -> str:
         values = "".join(f'<td style="{cell}">{_fmt(v)}</td>' for v in rows[column])
         lines.append(f"<tr><th style='{cell};text-align:left'>{html.escape(name)}</th>{values}</tr>")
     title = (f"<div><b>{html.escape(str(rows['prompt_id'].iloc[0]))}</b> · {html.escape(str(rows['task'].iloc[0]))}"
-             f" · step {rows['step'].iloc[0]} · text: <i>{html.escape(str(gold.get('text', '')))}</i></div>")
+             f" · DE step {rows['step'].iloc[0] + TRAINER_STEP_OFFSET} · text: <i>{html.escape(str(gold.get('text', '')))}</i></div>")
     return title + f'<table class="prouie-group" style="border-collapse:collapse;font-size:12px">{"".join(lines)}</table>'
 
 
