@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from prouie_lib.config import load_config
-from prouie_lib.pipeline import run_pipeline
-
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, repo_root):
-    config = load_config(repo_root / "configs" / "tiny.yaml", {"output_dir": str(tmp_path_factory.mktemp("runs"))})
-    run_pipeline(config, progress=lambda message: None)
-    return config
+def tiny_run(tiny_pipeline):
+    return tiny_pipeline
 
 
 def test_report_has_intervals_control_budget_and_paired_tests(tiny_run):

@@ -14,7 +14,7 @@ def test_tiny_run_writes_tensorboard_logs(tmp_path, repo_root):
 
     config = load_config(repo_root / "configs" / "tiny.yaml", {
         "output_dir": str(tmp_path), "report_to": ["tensorboard"], "stages": ["cm", "sa", "de"],
-        "cm.phase_eval_limit": 0, "de.probe_size": 0})
+        "cm.phase_eval_limit": 0, "de.probe_size": 0, "eval.limit_per_dataset": 1, "eval.max_new_tokens": 4})
     for stage in config.stages:
         run_stage(stage, config)
     for stage, tag in (("cm", "train/loss"), ("sa", "train/loss"), ("de", "train/reward")):
