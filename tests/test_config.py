@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from prouie_lib.config import RunConfig, config_from_dict, load_config
+from prouie_lib.config import ConfigError, RunConfig, config_from_dict, load_config
 
 SHIPPED = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 
@@ -62,3 +62,12 @@ def test_paper_config_is_gpu_scale(repo_root):
     config = load_config(repo_root / "configs" / "paper.yaml")
     assert config.de.use_vllm and config.cm.trainer.bf16 and config.cm.curriculum == "sequential"
     assert config.cm.format == "complete" and config.sa.format == "streamlined" and config.de.reward == "sfr"
+
+
+def test_float_fields_take_exponents_that_yaml_reads_as_strings(repo_root):
+    # PyYAML (YAML 1.1) reads 1e-3 as the string "1e-3"; float fields take it as the number, other strings fail
+    config = load_config(repo_root / "configs" / "tiny.yaml", {"cm.trainer.learning_rate": "1e-3",
+                                                             "sa.trainer.learning_rate": "+2.5E-1"})
+    assert config.cm.trainer.learning_rate == 0.001 and config.sa.trainer.learning_rate == 0.25
+    with pytest.raises(ConfigError, match="expected float, got '1e'"):
+        load_config(repo_root / "configs" / "tiny.yaml", {"cm.trainer.learning_rate": "1e"})

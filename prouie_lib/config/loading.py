@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -44,9 +45,14 @@ def _type_name(hint: Any) -> str:
     return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
 
 
+_YAML11_EXPONENT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
 def _check_type(value: Any, hint: Any, file: str, where: str) -> Any:
     """Check a YAML value against a field's type hint (unions, lists and dicts of plain types)."""
     options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    if isinstance(value, str) and float in options and str not in options and _YAML11_EXPONENT.match(value):
+        value = float(value)  # YAML 1.1 (PyYAML) reads 1e-3 as a string; a float field means the number
     for option in options:
         base = get_origin(option) or option
         if option is type(None):
