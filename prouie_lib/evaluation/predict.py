@@ -28,8 +28,7 @@ def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, 
              prefix_caches: PrefixCaches | None = None, groups: Sequence[Hashable] | None = None) -> list[str]:
     """Greedy completions for prompt strings (already chat-templated), in input order.
 
-    ``reuse_prefix``: run each batch's shared token prefix once and generate the suffixes from its KV cache (same
-    batches as the plain path). ``prefix_caches``: a :class:`~prouie_lib.evaluation.prefix_cache.PrefixCaches` to
+    ``reuse_prefix``: run each batch's shared token prefix once and generate the suffixes from its KV cache. ``prefix_caches``: a :class:`~prouie_lib.evaluation.prefix_cache.PrefixCaches` to
     share between calls (and to read how many prefixes were run); a fresh one by default. ``groups``: one key per
     prompt (e.g. its dataset); with prefix reuse, batches never mix groups, so each batch shares its group's whole
     instruction and schema rather than only the chat template's head.

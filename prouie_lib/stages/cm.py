@@ -30,7 +30,7 @@ from prouie_lib.config import RunConfig
 from prouie_lib.schema import HEADLINE_METRIC, Record
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.sft_phase import attach_lora, train_phase
-from prouie_lib.stages.skeleton import StageRun, Trained, run_skeleton
+from prouie_lib.stages.skeleton import StageRun, Trained, predict_for_run, run_skeleton
 from prouie_lib.stages.stage_data import by_difficulty, filter_long_prompts, load_split, sft_rows
 from prouie_lib.stages.training_log import rewrite_log_history
 
@@ -83,7 +83,7 @@ def evaluate_phase(model, tokenizer, config: RunConfig, dev_head: list[Record], 
                    step: int, path: Path) -> dict[str, Any] | None:
     """Score the tasks seen so far on the dev head (CM's format); append the entry to ``phase_scores.json`` and
     keep the predictions in ``phase_predictions/<phase>.jsonl``."""
-    from prouie_lib.evaluation.predict import predict_records, write_predictions
+    from prouie_lib.evaluation.predict import write_predictions
     from prouie_lib.evaluation.score import score_predictions
 
     cm = config.cm
@@ -91,12 +91,7 @@ def evaluate_phase(model, tokenizer, config: RunConfig, dev_head: list[Record], 
         return None
     records = [r for r in dev_head if r["task"] in tasks]
     start = time.time()
-    was_training = model.training
-    lines = predict_records(model, tokenizer, records, cm.format, batch_size=config.eval.batch_size,
-                            max_new_tokens=config.max_new_tokens(cm.format), system=config.data.system_prompt,
-                            reuse_prefix=config.eval.reuse_prefix)
-    if was_training:
-        model.train()
+    lines = predict_for_run(model, tokenizer, config, records, cm.format)
     write_predictions(lines, path.parent / rundir.PHASE_PREDICTIONS / f"{phase}.jsonl")
     scores = score_predictions(records, lines, protocol=config.eval.protocol)
     entry = {"phase": phase, "step": step, "tasks": tasks, "split": cm.phase_eval_split,

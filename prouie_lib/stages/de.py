@@ -28,7 +28,7 @@ from prouie_lib.schema import Record
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
 from prouie_lib.stages.interrupts import KillAfterStepCallback, StopOnSignalCallback, training_loop
-from prouie_lib.stages.skeleton import StageRun, Trained, run_skeleton
+from prouie_lib.stages.skeleton import StageRun, Trained, predict_for_run, run_skeleton
 from prouie_lib.stages.stage_data import filter_long_prompts, load_split, prompt_messages
 from prouie_lib.stages.training_args import lora_config, tracking_callbacks, trainer_kwargs
 from prouie_lib.stages.training_log import LogHistoryCallback, rewrite_log_history, truncate_log
@@ -68,16 +68,8 @@ class ProbeCallback(TrainerCallback):
         self.previous = lines[-1]["outputs"] if lines else None
 
     def _probe(self, model, tokenizer, step: int) -> None:
-        from prouie_lib.evaluation.predict import predict_records
-
-        was_training = model.training
-        lines = predict_records(model, tokenizer, self.records, self.config.de.format,
-                                batch_size=self.config.eval.batch_size,
-                                max_new_tokens=self.config.de.max_completion_length,
-                                system=self.config.data.system_prompt,
-                                reuse_prefix=self.config.eval.reuse_prefix)
-        if was_training:
-            model.train()
+        lines = predict_for_run(model, tokenizer, self.config, self.records, self.config.de.format,
+                                max_new_tokens=self.config.de.max_completion_length)
         outputs = [line["completion"] for line in lines]
         self.first = self.first or outputs
         previous = self.previous or outputs

@@ -17,22 +17,19 @@ from prouie_lib.schema import Record
 from prouie_lib.stages import sampling
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.sft_phase import attach_lora, train_phase
-from prouie_lib.stages.skeleton import StageRun, Trained, run_skeleton
+from prouie_lib.stages.skeleton import StageRun, Trained, predict_for_run, run_skeleton
 from prouie_lib.stages.stage_data import filter_long_prompts, load_split, sft_rows
 from prouie_lib.stages.training_log import rewrite_log_history
 
 
 def strict_scorer(model, tokenizer, config: RunConfig, fmt: str):
     """Per-record strict F1 (0–1) of the model's predictions in ``fmt`` — the ``hard`` sampler's difficulty."""
-    from prouie_lib.evaluation.predict import predict_records
     from prouie_lib.rewards import get_reward
 
     strict = get_reward("strict_f1")
 
     def score(records: Sequence[Record]) -> list[float]:
-        lines = predict_records(model, tokenizer, records, fmt, batch_size=config.eval.batch_size,
-                                max_new_tokens=config.max_new_tokens(fmt), system=config.data.system_prompt,
-                                reuse_prefix=config.eval.reuse_prefix)
+        lines = predict_for_run(model, tokenizer, config, records, fmt)
         return [strict(line["completion"], record, fmt).total for line, record in zip(lines, records, strict=True)]
 
     return score

@@ -7,7 +7,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from prouie_lib.rundir import (
     TIMING,
     gold_file,
 )
+from prouie_lib.schema import Record
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.sft_phase import finish_stage_model, remove_checkpoints
 from prouie_lib.stages.stage_data import load_split
@@ -131,10 +132,22 @@ def prepare_stage_dir(config: RunConfig, stage: str, *, resume: bool) -> Path:
     return stage_dir
 
 
+def predict_for_run(model, tokenizer, config: RunConfig, records: Sequence[Record], fmt: str, *,
+                    max_new_tokens: int | None = None) -> list[dict]:
+    """Prediction lines for ``records`` with the run's generation settings (``eval.batch_size``,
+    ``eval.reuse_prefix``, ``data.system_prompt``; ``eval.max_new_tokens`` for ``fmt`` unless given). Every
+    prediction a stage makes goes through here; the model's training mode is restored afterwards."""
+    from prouie_lib.evaluation.predict import predict_records
+
+    return predict_records(model, tokenizer, records, fmt, batch_size=config.eval.batch_size,
+                           max_new_tokens=config.max_new_tokens(fmt) if max_new_tokens is None else max_new_tokens,
+                           system=config.data.system_prompt, reuse_prefix=config.eval.reuse_prefix)
+
+
 def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: str) -> dict[str, Any]:
     """Predict the configured eval split, write predictions.jsonl + scores.json, return the scores."""
     from prouie_lib.data import write_jsonl
-    from prouie_lib.evaluation.predict import predict_records, write_predictions
+    from prouie_lib.evaluation.predict import write_predictions
     from prouie_lib.evaluation.score import score_predictions
 
     gold = load_split(config, config.eval.split, limit_per_dataset=config.eval.limit_per_dataset, head=True)
@@ -143,10 +156,7 @@ def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: st
     write_jsonl(gold, tmp)
     os.replace(tmp, gold_path)
     start = time.time()
-    system = config.data.system_prompt
-    lines = predict_records(model, tokenizer, gold, fmt, batch_size=config.eval.batch_size,
-                            max_new_tokens=config.max_new_tokens(fmt), system=system,
-                            reuse_prefix=config.eval.reuse_prefix)
+    lines = predict_for_run(model, tokenizer, config, gold, fmt)
     elapsed = time.time() - start
     write_predictions(lines, stage_dir / PREDICTIONS)
     scores = score_predictions(gold, lines, protocol=config.eval.protocol)
