@@ -218,14 +218,17 @@ def load_backbone(spec: str | Path = DEFAULT_BACKBONE, *, dtype=None, device: st
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from prouie_lib import distributed
+
     check_backbone(spec, field="backbone")
     device = device or default_device()
     dtype = dtype or default_dtype(device)
-    resolved = _resolve_path(spec)
-    adapters: list[str] = []
-    if isinstance(resolved, dict):
-        adapters = list(resolved.get("adapters", []))
-        resolved = _resolve_path(resolved["base"])
+    with distributed.main_first():  # under a launcher the main process fills the conversion cache, then the others
+        resolved = _resolve_path(spec)
+        adapters: list[str] = []
+        if isinstance(resolved, dict):
+            adapters = list(resolved.get("adapters", []))
+            resolved = _resolve_path(resolved["base"])
         if isinstance(resolved, dict):
             raise ValueError(f"{spec}: a model chain's base must not be another chain")
     local = {"local_files_only": True} if isinstance(resolved, str) else {}  # a cached hub id: no network

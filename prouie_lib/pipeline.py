@@ -6,6 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
+from prouie_lib import distributed
 from prouie_lib.analysis.report import ablation_table, write_report
 from prouie_lib.config import ConfigError, RunConfig, check_fingerprint, preflight
 from prouie_lib.rundir import STAGES, stage_done
@@ -21,6 +22,9 @@ def run_pipeline(config: RunConfig, *, fresh: bool = False, rerun_from: str | No
     config (a changed stage stops the run with a :class:`~prouie_lib.config.StaleStageError`). ``rerun_from``
     deletes that stage's folder and those of the stages after it first, so they are computed again. SIGINT/SIGTERM
     stop the run resumably (:class:`prouie_lib.stages.interrupts.Interrupted`).
+
+    Under a launcher every process runs this; the main process alone deletes, checks and writes the run
+    directory (:mod:`prouie_lib.distributed`), and stage ``k`` starts on every process once it is done on all.
     """
     from prouie_lib.stages import run_stage
     from prouie_lib.stages.interrupts import graceful_interrupts
@@ -29,6 +33,26 @@ def run_pipeline(config: RunConfig, *, fresh: bool = False, rerun_from: str | No
     if rerun_from is not None and rerun_from not in config.stages:
         raise ConfigError(f"--rerun-from {rerun_from}: not one of the configured stages {list(config.stages)}",
                           file=source, field="stages")
+    if not distributed.is_main():
+        progress = _silent  # one voice per run (prouie_lib.distributed)
+    # The main process alone deletes and checks; the others wait and stop with the same error if it fails.
+    distributed.on_main(_clear_and_check, config, fresh, rerun_from, progress)
+    with graceful_interrupts():
+        for stage in config.stages:
+            stage_dir = config.stage_dir(stage)
+            done, started = distributed.on_main(lambda d=stage_dir: (stage_done(d), d.exists()))
+            if done:
+                progress(f"[pipeline] {stage}: done already ({stage_dir}), skipped")
+                continue
+            progress(f"[pipeline] {stage}: running")
+            start = time.time()
+            run_stage(stage, config, resume=started)
+            progress(f"[pipeline] {stage}: finished in {time.time() - start:.0f} s")
+        return distributed.on_main(write_report, config)
+
+
+def _clear_and_check(config: RunConfig, fresh: bool, rerun_from: str | None, progress) -> None:
+    """``--fresh`` and ``--rerun-from`` deletions, then every existing stage folder's fingerprint check."""
     if fresh and config.run_dir.exists():
         shutil.rmtree(config.run_dir)
     if rerun_from is not None:
@@ -38,14 +62,7 @@ def run_pipeline(config: RunConfig, *, fresh: bool = False, rerun_from: str | No
                 shutil.rmtree(config.stage_dir(stage))
     for stage in config.stages:
         check_fingerprint(config, stage)
-    with graceful_interrupts():
-        for stage in config.stages:
-            stage_dir = config.stage_dir(stage)
-            if stage_done(stage_dir):
-                progress(f"[pipeline] {stage}: done already ({stage_dir}), skipped")
-                continue
-            progress(f"[pipeline] {stage}: running")
-            start = time.time()
-            run_stage(stage, config, resume=stage_dir.exists())
-            progress(f"[pipeline] {stage}: finished in {time.time() - start:.0f} s")
-        return write_report(config)
+
+
+def _silent(message: str) -> None:
+    return None

@@ -10,6 +10,7 @@ run exit with 128 + the signal number and print the command that resumes the run
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
@@ -27,7 +28,12 @@ PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
 def run_handler(args: argparse.Namespace, argv: list[str]) -> int:
     """Check the flags, run ``args.func(args)`` and turn what it raises into an exit code."""
+    from prouie_lib.distributed import env_is_main, launched
+
     debug = DEBUG_FLAG in argv
+    speaks = env_is_main()
+    if launched() and not speaks:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of this process: one voice per run
     try:
         check_args(args)
         return int(args.func(args) or 0)
@@ -36,6 +42,8 @@ def run_handler(args: argparse.Namespace, argv: list[str]) -> int:
         detail = getattr(err, "detail", "")
         if debug:
             traceback.print_exc()
+        if not speaks:
+            return 128 + int(signum)
         print(f"\nprouie: interrupted by {signal.Signals(signum).name}" + (f" ({detail})" if detail else "")
               + f"; resume with: {resume_command(argv)}", file=sys.stderr)
         return 128 + int(signum)
@@ -48,7 +56,8 @@ def run_handler(args: argparse.Namespace, argv: list[str]) -> int:
             raise  # a bug: keep the traceback
         if debug:
             traceback.print_exc()
-        print(f"prouie: error: {' '.join(message.split())}", file=sys.stderr)
+        if speaks:
+            print(f"prouie: error: {' '.join(message.split())}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 
@@ -115,4 +124,8 @@ def resume_command(argv: list[str]) -> str:
         out.append(word)
     if out and out[0] == "train" and "--resume" not in out:
         out.append("--resume")
-    return "prouie " + " ".join(shlex.quote(w) for w in out)
+    from prouie_lib.distributed import launched
+
+    launcher = (f"torchrun --standalone --nproc_per_node {os.environ.get('LOCAL_WORLD_SIZE', os.environ['WORLD_SIZE'])} "
+                "-m prouie_lib.cli " if launched() else "prouie ")  # the same number of processes
+    return launcher + " ".join(shlex.quote(w) for w in out)

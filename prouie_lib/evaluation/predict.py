@@ -25,28 +25,57 @@ if TYPE_CHECKING:
 
 def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, max_new_tokens: int = 128,
              progress: bool = True, desc: str = "generate", reuse_prefix: bool = False,
-             prefix_caches: PrefixCaches | None = None, groups: Sequence[Hashable] | None = None) -> list[str]:
+             prefix_caches: PrefixCaches | None = None, groups: Sequence[Hashable] | None = None,
+             shard: bool = True) -> list[str]:
     """Greedy completions for prompt strings (already chat-templated), in input order.
 
     ``reuse_prefix``: run each batch's shared token prefix once and generate the suffixes from its KV cache. ``prefix_caches``: a :class:`~prouie_lib.evaluation.prefix_cache.PrefixCaches` to
     share between calls (and to read how many prefixes were run); a fresh one by default. ``groups``: one key per
     prompt (e.g. its dataset); with prefix reuse, batches never mix groups, so each batch shares its group's whole
     instruction and schema rather than only the chat template's head.
+
+    Under a launcher (``shard``, the default) every process must call this with the same prompts: the batches —
+    the same batches one process would make — are split between the processes and every process gets all
+    completions back (:func:`prouie_lib.distributed.shard_map`), so completions do not depend on the world size.
+    ``shard=False`` generates everything in this process (for code that runs on one rank only).
     """
+    from prouie_lib import distributed
+
+    batches = _batches(prompts, batch_size, groups if reuse_prefix else None)
+    if reuse_prefix and prefix_caches is None:
+        from prouie_lib.evaluation.prefix_cache import PrefixCaches
+
+        prefix_caches = PrefixCaches()
+
+    def run(my_batches: list[list[int]]) -> list[list[str]]:
+        return _generate_batches(model, tokenizer, prompts, my_batches, max_new_tokens=max_new_tokens,
+                                 progress=progress and distributed.env_is_main(), desc=desc,
+                                 reuse_prefix=reuse_prefix, prefix_caches=prefix_caches)
+
+    texts = distributed.shard_map(batches, run) if shard else run(batches)
+    outputs: list[str] = [""] * len(prompts)
+    for idx, batch_texts in zip(batches, texts, strict=True):
+        for i, text in zip(idx, batch_texts, strict=True):
+            outputs[i] = text
+    return outputs
+
+
+def _generate_batches(model, tokenizer, prompts: Sequence[str], batches: list[list[int]], *, max_new_tokens: int,
+                      progress: bool, desc: str, reuse_prefix: bool,
+                      prefix_caches: PrefixCaches | None) -> list[list[str]]:
+    """The stripped completions of each batch of prompt indices, batch by batch."""
     import torch
 
-    from prouie_lib.evaluation.prefix_cache import PrefixCaches, generate_batch
+    from prouie_lib.evaluation.prefix_cache import generate_batch
 
-    if reuse_prefix and prefix_caches is None:
-        prefix_caches = PrefixCaches()
-    outputs: list[str] = [""] * len(prompts)
+    results: list[list[str]] = []
     old_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     was_training = model.training
     model.eval()
     try:
-        bar = tqdm(total=len(prompts), desc=desc, disable=not progress, unit="ex")
-        for idx in _batches(prompts, batch_size, groups if reuse_prefix else None):
+        bar = tqdm(total=sum(len(b) for b in batches), desc=desc, disable=not progress, unit="ex")
+        for idx in batches:
             batch_prompts = [prompts[i] for i in idx]
             with torch.inference_mode():
                 new_ids = None
@@ -56,15 +85,13 @@ def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, 
                                              caches=prefix_caches)
                 if new_ids is None:
                     new_ids = plain_batch(model, tokenizer, batch_prompts, max_new_tokens=max_new_tokens)
-            texts = tokenizer.batch_decode(new_ids, skip_special_tokens=True)
-            for i, text in zip(idx, texts, strict=True):
-                outputs[i] = text.strip()
+            results.append([text.strip() for text in tokenizer.batch_decode(new_ids, skip_special_tokens=True)])
             bar.update(len(idx))
         bar.close()
     finally:
         tokenizer.padding_side = old_side
         model.train(was_training)
-    return outputs
+    return results
 
 
 def _batches(prompts: Sequence[str], batch_size: int, groups: Sequence[Hashable] | None) -> list[list[int]]:
@@ -99,14 +126,16 @@ def record_prompt(tokenizer, record: dict[str, Any], fmt: str, system: str | Non
 
 def predict_records(model, tokenizer, records: Sequence[dict[str, Any]], fmt: str, *, batch_size: int = 16,
                     max_new_tokens: int = 128, system: str | None = None, progress: bool = True,
-                    reuse_prefix: bool = False) -> list[dict]:
-    """Prediction lines ``{"id", "completion", "format", "well_formed", "entities", "relations", "events"}``."""
+                    reuse_prefix: bool = False, shard: bool = True) -> list[dict]:
+    """Prediction lines ``{"id", "completion", "format", "well_formed", "entities", "relations", "events"}``.
+
+    Under a launcher every process calls this with the same records and gets every line (see :func:`generate`)."""
     from prouie_lib.evaluation.score import prediction_line
 
     prompts = [record_prompt(tokenizer, r, fmt, system) for r in records]
     completions = generate(model, tokenizer, prompts, batch_size=batch_size, max_new_tokens=max_new_tokens,
                            progress=progress, desc=f"predict ({fmt})", reuse_prefix=reuse_prefix,
-                           groups=[(r.get("dataset"), r.get("task")) for r in records])
+                           groups=[(r.get("dataset"), r.get("task")) for r in records], shard=shard)
     return [prediction_line(r, c, fmt) for r, c in zip(records, completions, strict=True)]
 
 
@@ -121,7 +150,10 @@ def write_predictions(lines: Sequence[dict], path: str | Path) -> Path:
 
 def predict_to_file(model: str, data: str, split: str, fmt: str, out: str | Path, *, limit: int | None = None,
                     batch_size: int = 16, max_new_tokens: int = 128, reuse_prefix: bool = True) -> Path:
-    """The ``prouie predict`` command: load a backbone/stage output, predict a dataset split, write JSONL."""
+    """The ``prouie predict`` command: load a backbone/stage output, predict a dataset split, write JSONL.
+
+    Under a launcher the records are shared between the processes and the main process alone writes ``out``."""
+    from prouie_lib import distributed
     from prouie_lib.data import load_examples
     from prouie_lib.models import load_backbone
 
@@ -129,4 +161,4 @@ def predict_to_file(model: str, data: str, split: str, fmt: str, out: str | Path
     lm, tokenizer = load_backbone(model)
     lines = predict_records(lm, tokenizer, records, fmt, batch_size=batch_size, max_new_tokens=max_new_tokens,
                             reuse_prefix=reuse_prefix)
-    return write_predictions(lines, out)
+    return distributed.on_main(write_predictions, lines, out)

@@ -25,7 +25,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from prouie_lib import rundir
+from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.schema import HEADLINE_METRIC, Record
 from prouie_lib.stages.atomic_io import write_json
@@ -91,8 +91,7 @@ def evaluate_phase(model, tokenizer, config: RunConfig, dev_head: list[Record], 
         return None
     records = [r for r in dev_head if r["task"] in tasks]
     start = time.time()
-    lines = predict_for_run(model, tokenizer, config, records, cm.format)
-    write_predictions(lines, path.parent / rundir.PHASE_PREDICTIONS / f"{phase}.jsonl")
+    lines = predict_for_run(model, tokenizer, config, records, cm.format)  # every process takes part
     scores = score_predictions(records, lines, protocol=config.eval.protocol)
     entry = {"phase": phase, "step": step, "tasks": tasks, "split": cm.phase_eval_split,
              "seconds": round(time.time() - start, 2),
@@ -100,8 +99,13 @@ def evaluate_phase(model, tokenizer, config: RunConfig, dev_head: list[Record], 
                                  "f1": d["metrics"][HEADLINE_METRIC[d["task"]]]["f1"],
                                  "parse_error_rate": d["parse_error_rate"]}
                           for name, d in scores["datasets"].items()}}
-    done = json.loads(path.read_text()) if path.exists() else []
-    write_json(path, [e for e in done if e["phase"] != phase] + [entry])
+
+    def write() -> None:
+        write_predictions(lines, path.parent / rundir.PHASE_PREDICTIONS / f"{phase}.jsonl")
+        done = json.loads(path.read_text()) if path.exists() else []
+        write_json(path, [e for e in done if e["phase"] != phase] + [entry])
+
+    distributed.on_main(write)
     return entry
 
 
@@ -154,8 +158,7 @@ def train_cm(run: StageRun) -> Trained:
     model = attach_lora(run.model, config)
     log_path, phase_scores = stage_dir / rundir.LOG_HISTORY, stage_dir / rundir.PHASE_SCORES
     if not run.resume:
-        log_path.unlink(missing_ok=True)
-        phase_scores.unlink(missing_ok=True)
+        distributed.on_main(lambda: [p.unlink(missing_ok=True) for p in (log_path, phase_scores)])
 
     # Train: a new trainer per phase (sequential), or one trainer over all phases in order (ordered, mixed).
     train = train_sequential if cm.curriculum == "sequential" else train_ordered
@@ -168,8 +171,8 @@ def train_cm(run: StageRun) -> Trained:
                    phase_scores)
 
     # The trainer's own log history and the phase boundaries.
-    rewrite_log_history(log_path, history)
-    write_json(stage_dir / rundir.PHASES, {
+    distributed.on_main(rewrite_log_history, log_path, history)
+    distributed.on_main(write_json, stage_dir / rundir.PHASES, {
         "curriculum": cm.curriculum, "train_examples": len(rows), "dropped_long_prompts": dropped,
         "steps": total_steps,
         "phases": [{"phase": name, "start_step": s, "end_step": e, "examples": len(phase_rows),
@@ -203,7 +206,9 @@ def train_ordered(run: StageRun, model, phases: list[tuple[str, list[dict[str, A
     :func:`train_sequential` returns."""
     config, cm = run.config, run.config.cm
     names = [name for name, _ in phases]
-    batch_rows = cm.trainer.per_device_train_batch_size * cm.trainer.gradient_accumulation_steps
+    # Rows per optimizer step: under a launcher each process takes its own batches in turn from the ordered rows.
+    batch_rows = (cm.trainer.per_device_train_batch_size * cm.trainer.gradient_accumulation_steps
+                  * distributed.world_size())
     ends = phase_boundaries(phases, batch_rows)
     callback = PhaseEvalCallback(config, dev_head, phases, ends, phase_scores)
     all_rows = [row for _, phase_rows in phases for row in phase_rows]

@@ -4,6 +4,7 @@ A stage "helps" only against a control at the same budget. This stage trains the
 in the format the stages are evaluated in (``sft.format``, streamlined by default), on the same training
 examples CM sees (SA's sample is a subset of them), for as many optimizer steps as CM and SA took together —
 read from their ``phases.json`` when they ran, planned from the config otherwise — with CM's trainer settings
+(optimizer steps of the same effective batch as CM's, counted at the run's world size)
 unless ``sft.trainer`` is given. The budget and where it came from are written to ``phases.json`` and stated in
 the report.
 """
@@ -14,7 +15,7 @@ import dataclasses
 import json
 from typing import Any
 
-from prouie_lib import rundir
+from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.sft_phase import attach_lora, planned_steps, train_phase
@@ -29,15 +30,16 @@ def stage_steps(config: RunConfig, stage: str, rows: list[dict[str, Any]]) -> tu
     if path.exists():
         phases = json.loads(path.read_text())["phases"]
         return sum(p["end_step"] - p["start_step"] for p in phases), "measured"
+    world = distributed.world_size()
     if stage == "cm":
-        return planned_steps(len(rows), config.cm.trainer), "planned, replay not counted"
+        return planned_steps(len(rows), config.cm.trainer, world), "planned, replay not counted"
     from collections import Counter
 
     from prouie_lib.stages.sampling import quota
 
     sizes = Counter(row["dataset"] for row in rows)
     n_sample = sum(quota(n, config.sa.sample_k, config.sa.sample_ratio, name) for name, n in sizes.items())
-    return planned_steps(n_sample, config.sa.trainer), "planned"
+    return planned_steps(n_sample, config.sa.trainer, world), "planned"
 
 
 def control_budget(config: RunConfig, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -70,14 +72,14 @@ def train_control(run: StageRun) -> Trained:
     model = attach_lora(run.model, config)
     log_path = stage_dir / rundir.LOG_HISTORY
     if not run.resume:
-        log_path.unlink(missing_ok=True)
+        distributed.on_main(log_path.unlink, missing_ok=True)
     model, steps, history = train_phase(
         model, run.tokenizer, rows, trainer_cfg, stage_dir / rundir.PHASES_DIR / "0-sft", log_path,
         seed=config.seed, report_to=config.report_to, phase="sft", step_offset=0, resume=run.resume)
 
     # The trainer's own log history and the phase record, with the budget and where it came from.
-    rewrite_log_history(log_path, history)
-    write_json(stage_dir / rundir.PHASES, {
+    distributed.on_main(rewrite_log_history, log_path, history)
+    distributed.on_main(write_json, stage_dir / rundir.PHASES, {
         "phases": [{"phase": "sft", "start_step": 0, "end_step": steps, "examples": len(rows)}],
         "budget": budget, "format": fmt, "train_examples": len(rows), "dropped_long_prompts": dropped})
     return Trained(model, trainer_cfg)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from prouie_lib import rundir
+from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.schema import Record
 from prouie_lib.stages.atomic_io import write_json
@@ -78,8 +79,9 @@ class ProbeCallback(TrainerCallback):
                  "changed_vs_previous": sum(a != b for a, b in zip(outputs, previous, strict=True)) / len(outputs),
                  "outputs": outputs}
         self.previous = outputs
-        with self.path.open("a") as fh:
-            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        if distributed.is_main():  # every process took part in the probe; the main process writes it
+            with self.path.open("a") as fh:
+                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
         if self.first is None:
@@ -147,15 +149,19 @@ class TracingGRPOTrainer(GRPOTrainer):
         output = super()._generate_and_score_completions(inputs)
         if self.model.training:
             self.generate_and_score_seconds += time.perf_counter() - start
-        if self.model.training and self.accelerator.is_main_process:
+        if self.model.training:  # every process: its lines are gathered to the main process, which writes them
             self._write_traces(inputs)
         return output
 
     def _write_traces(self, inputs: list[dict[str, Any]]) -> None:
-        n = len(inputs)
-        completions = list(self._logs["completion"])[-n:]
-        advantages = list(self._logs["advantages"])[-n:]
-        per_func = {name: list(values)[-n:] for name, values in self._logs["rewards"].items()}
+        # trl logs the completions, rewards and advantages of *all* processes (gathered in rank order, this
+        # process's ``len(inputs)`` at its rank's offset); the reward components (``last_results``) and ``inputs``
+        # are this process's own. Each process pairs its own rows, then the main process writes every line once.
+        n, rank, world = len(inputs), self.accelerator.process_index, self.accelerator.num_processes
+        mine = slice(rank * n, (rank + 1) * n)
+        completions = list(self._logs["completion"])[-n * world:][mine]
+        advantages = list(self._logs["advantages"])[-n * world:][mine]
+        per_func = {name: list(values)[-n * world:][mine] for name, values in self._logs["rewards"].items()}
         results: list[Any] = [None] * n
         for func in self.reward_funcs:
             last = getattr(func, "last_results", None)
@@ -163,24 +169,29 @@ class TracingGRPOTrainer(GRPOTrainer):
                 results = [res if res is not None else prev for res, prev in zip(last, results, strict=True)]
         group_size = self.num_generations
         step = self.state.global_step
-        with self.trace_path.open("a") as fh:
-            for i, row in enumerate(inputs):
-                completion = completions[i]
-                if isinstance(completion, list):  # conversational
-                    completion = completion[-1]["content"] if completion else ""
-                weighted = sum(
-                    w * v for w, v in zip(self.reward_weights.tolist(), (per_func[k][i] for k in per_func),
-                                          strict=True) if v == v  # NaN: function not applicable
-                )
-                res = results[i]
-                line = {"step": step, "prompt_id": row["id"], "group": i // group_size, "task": row["task"],
-                        "dataset": row.get("dataset"), "format": row["format"], "completion": completion,
-                        "reward": float(res.total) if res is not None else float(weighted),
-                        "trainer_reward": float(weighted), "reward_name": self.reward_name,
-                        "components": dict(res.components) if res is not None else {},
-                        "advantage": float(advantages[i]) if i < len(advantages) else None,
-                        "gold": json.loads(row["gold"])}
-                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+        lines = []  # one per completion of this process
+        for i, row in enumerate(inputs):
+            completion = completions[i]
+            if isinstance(completion, list):  # conversational
+                completion = completion[-1]["content"] if completion else ""
+            weighted = sum(
+                w * v for w, v in zip(self.reward_weights.tolist(), (per_func[k][i] for k in per_func),
+                                      strict=True) if v == v  # NaN: function not applicable
+            )
+            res = results[i]
+            line = {"step": step, "prompt_id": row["id"], "group": (rank * n + i) // group_size,
+                    "task": row["task"],
+                    "dataset": row.get("dataset"), "format": row["format"], "completion": completion,
+                    "reward": float(res.total) if res is not None else float(weighted),
+                    "trainer_reward": float(weighted), "reward_name": self.reward_name,
+                    "components": dict(res.components) if res is not None else {},
+                    "advantage": float(advantages[i]) if i < len(advantages) else None,
+                    "gold": json.loads(row["gold"])}
+            lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+        lines = distributed.gather_lists(lines)
+        if self.accelerator.is_main_process:
+            with self.trace_path.open("a") as fh:
+                fh.writelines(lines)
 
 
 def run_de(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
@@ -208,14 +219,11 @@ def train_de(run: StageRun) -> Trained:
     # Resume: from the last complete checkpoint, without the traces, probes and log entries written after it.
     trace_path, log_path, probe_path = (stage_dir / rundir.REWARD_TRACES, stage_dir / rundir.LOG_HISTORY,
                                         stage_dir / rundir.PROBE)
-    checkpoint = last_checkpoint(stage_dir / rundir.CHECKPOINTS) if run.resume else None
-    if checkpoint is None:
-        for path in (trace_path, log_path, probe_path):
-            path.unlink(missing_ok=True)
-    else:
-        truncate_log(trace_path, checkpoint_step(checkpoint), inclusive=False)
-        truncate_log(probe_path, checkpoint_step(checkpoint))
-        truncate_log(log_path, checkpoint_step(checkpoint))
+    checkpoint = distributed.on_main(last_checkpoint, stage_dir / rundir.CHECKPOINTS) if run.resume else None
+    distributed.on_main(_cut_stage_logs, checkpoint, trace_path, log_path, probe_path)
+    if run.resume and distributed.is_main():
+        print(f"prouie: de: resuming from {checkpoint or 'the start (no complete checkpoint)'}", file=sys.stderr,
+              flush=True)
 
     # Callbacks: the streamed log, the probe, stop on a signal, the kill test hook, live tracking.
     callbacks = [LogHistoryCallback(log_path), StopOnSignalCallback(), KillAfterStepCallback()]
@@ -241,8 +249,8 @@ def train_de(run: StageRun) -> Trained:
     loop_seconds = time.perf_counter() - train_start
 
     # The trainer's own log history, the phase record, and where the loop's time went.
-    rewrite_log_history(log_path, trainer.state.log_history)
-    write_json(stage_dir / rundir.PHASES, {"phases": [{"phase": "de", "start_step": 0,
+    distributed.on_main(rewrite_log_history, log_path, trainer.state.log_history)
+    distributed.on_main(write_json, stage_dir / rundir.PHASES, {"phases": [{"phase": "de", "start_step": 0,
                                                        "end_step": trainer.state.global_step,
                                                        "examples": len(rows)}],
                                            "reward": de.reward, "dropped_long_prompts": dropped})
@@ -253,6 +261,17 @@ def train_de(run: StageRun) -> Trained:
               "grpo_update_seconds": loop_seconds - trainer.generate_and_score_seconds,
               "grpo_steps": max(1, trainer.state.global_step - checkpoint_step(checkpoint))}
     return Trained(trainer.model, de.trainer, timing)
+
+
+def _cut_stage_logs(checkpoint: str | None, trace_path: Path, log_path: Path, probe_path: Path) -> None:
+    """A fresh start deletes the traces, log and probe; a resume keeps what was written up to its checkpoint."""
+    if checkpoint is None:
+        for path in (trace_path, log_path, probe_path):
+            path.unlink(missing_ok=True)
+        return
+    truncate_log(trace_path, checkpoint_step(checkpoint), inclusive=False)
+    truncate_log(probe_path, checkpoint_step(checkpoint))
+    truncate_log(log_path, checkpoint_step(checkpoint))
 
 
 def select_probe(config: RunConfig) -> list[Record]:

@@ -41,6 +41,10 @@ def _on_signal(signum, frame) -> None:
         raise Interrupted(signum, "stopped at once on the second signal")
     _state["requested"] = signum
     if _state["training"]:
+        from prouie_lib.distributed import env_is_main
+
+        if not env_is_main():  # every process gets the launcher's signal; the main process says so once
+            return
         print(f"\nprouie: {signal.Signals(signum).name} received: finishing the current step and saving a "
               "checkpoint (send it again to stop at once)", file=sys.stderr, flush=True)
         return
@@ -83,17 +87,29 @@ def training_loop(checkpoints: Path) -> Iterator[None]:
         raise Interrupted(signum, f"checkpoint saved: {last}" if last else "no checkpoint yet")
 
 
+def _requested_anywhere() -> bool:
+    """Whether any process received the signal; every process then takes it as its own, so that all of them stop
+    after the same step (one alone stopping would leave the others waiting in the next step's all-reduce)."""
+    from prouie_lib import distributed
+
+    if distributed.any_rank(_state["requested"] is not None):
+        if _state["requested"] is None:
+            _state["requested"] = signal.SIGTERM  # a launcher forwards the same signal to every process anyway
+        return True
+    return False
+
+
 class StopOnSignalCallback(TrainerCallback):
-    """Ends training after the current step, with a checkpoint, once SIGINT/SIGTERM was received."""
+    """Ends training after the current step, with a checkpoint, once SIGINT/SIGTERM was received (by any process)."""
 
     def on_step_end(self, args, state, control, **kwargs):
-        if _state["requested"] is not None:
+        if _requested_anywhere():
             control.should_save = True
             control.should_training_stop = True
         return control
 
     def on_save(self, args, state, control, **kwargs):
-        if _state["requested"] is not None:  # the signal came during the checkpoint write: stop after it
+        if _requested_anywhere():  # the signal came during the checkpoint write: stop after it
             control.should_training_stop = True
         return control
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from prouie_lib import rundir
+from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.schema import Record
 from prouie_lib.stages import sampling
@@ -63,8 +63,8 @@ def train_sa(run: StageRun) -> Trained:
         wanted = set(json.loads(sample_file.read_text())["ids"])
         sample = [r for r in records if r["id"] in wanted]
     else:
-        sample = choose_sample(config, records, run.model, run.tokenizer)
-        write_json(sample_file, {"sampler": config.sa.sampler, "ids": [r["id"] for r in sample]})
+        sample = choose_sample(config, records, run.model, run.tokenizer)  # the same on every process
+        distributed.on_main(write_json, sample_file, {"sampler": config.sa.sampler, "ids": [r["id"] for r in sample]})
 
     # Streamlined-format rows; prompts too long for the model are dropped (and counted).
     rows, dropped = filter_long_prompts(sft_rows(sample, config.sa.format, config), run.tokenizer,
@@ -74,14 +74,14 @@ def train_sa(run: StageRun) -> Trained:
     model = attach_lora(run.model, config)
     log_path = stage_dir / rundir.LOG_HISTORY
     if not resume:
-        log_path.unlink(missing_ok=True)
+        distributed.on_main(log_path.unlink, missing_ok=True)
     model, steps, history = train_phase(
         model, run.tokenizer, rows, config.sa.trainer, stage_dir / rundir.PHASES_DIR / "0-sa", log_path,
         seed=config.seed, report_to=config.report_to, phase="sa", step_offset=0, resume=resume)
 
     # The trainer's own log history and the phase record.
-    rewrite_log_history(log_path, history)
-    write_json(stage_dir / rundir.PHASES, {"phases": [{"phase": "sa", "start_step": 0, "end_step": steps,
+    distributed.on_main(rewrite_log_history, log_path, history)
+    distributed.on_main(write_json, stage_dir / rundir.PHASES, {"phases": [{"phase": "sa", "start_step": 0, "end_step": steps,
                                                        "examples": len(rows)}],
                                            "sampler": config.sa.sampler, "train_examples": len(rows),
                                            "dropped_long_prompts": dropped})

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from prouie_lib import distributed
 from prouie_lib.config import RunConfig, TrainerConfig
 from prouie_lib.models import read_model_chain, write_model_chain
 from prouie_lib.rundir import CHECKPOINTS, MODEL, PHASES_DIR, TRACKING
@@ -60,24 +62,32 @@ def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str, save_
     """Save the stage's weights and write its model chain (input chain + this stage's adapter).
 
     ``save_dtype`` (full fine-tuning): the weights are rounded to it in place, then saved in it, so that the model
-    evaluated next and the model saved are the same (``model.save_dtype``)."""
+    evaluated next and the model saved are the same (``model.save_dtype``). Every process rounds its own copy; the
+    main process alone writes."""
     from peft import PeftModel
 
     model_dir = stage_dir / MODEL
     chain = read_model_chain(input_spec)
     if isinstance(model, PeftModel):
-        adapter = save_weights(model, model_dir / "adapter")
-        write_model_chain(model_dir, chain["base"], chain["adapters"] + [str(adapter)])
-    else:
-        import torch
+        def save_adapter() -> None:
+            adapter = save_weights(model, model_dir / "adapter")
+            write_model_chain(model_dir, chain["base"], chain["adapters"] + [str(adapter)])
 
-        training_dtype = model.dtype
-        if save_dtype is not None:
-            model.to(getattr(torch, save_dtype))  # keeps tied weights tied (one tensor saved)
+        distributed.on_main(save_adapter)
+        return model_dir
+    import torch
+
+    training_dtype = model.dtype
+    if save_dtype is not None:
+        model.to(getattr(torch, save_dtype))  # keeps tied weights tied (one tensor saved)
+
+    def save_full() -> None:
         weights = save_weights(model, model_dir / "weights")
-        model.to(training_dtype)  # with save_dtype: the rounded values, back in the training dtype
         tokenizer.save_pretrained(str(weights))
         write_model_chain(model_dir, str(weights.resolve()), [])
+
+    distributed.on_main(save_full)
+    model.to(training_dtype)  # with save_dtype: the rounded values, back in the training dtype
     return model_dir
 
 
@@ -90,13 +100,14 @@ def remove_checkpoints(stage_dir: Path, trainer_cfg: TrainerConfig) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def planned_steps(n_rows: int, trainer_cfg: TrainerConfig) -> int:
-    """Optimizer steps trl's Trainer takes for ``n_rows`` rows (its own rule: batches // accumulation × epochs)."""
+def planned_steps(n_rows: int, trainer_cfg: TrainerConfig, world_size: int = 1) -> int:
+    """Optimizer steps trl's Trainer takes for ``n_rows`` rows on ``world_size`` processes (its own rule: each
+    process's batches // accumulation × epochs)."""
     import math
 
     if trainer_cfg.max_steps > 0:
         return trainer_cfg.max_steps
-    batches = math.ceil(n_rows / trainer_cfg.per_device_train_batch_size)
+    batches = math.ceil(n_rows / (trainer_cfg.per_device_train_batch_size * world_size))
     per_epoch = max(batches // trainer_cfg.gradient_accumulation_steps, 1)
     return math.ceil(trainer_cfg.num_train_epochs * per_epoch)
 
@@ -136,9 +147,12 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
                    StopOnSignalCallback(), KillAfterStepCallback()],
     )
     start = time.time()
-    checkpoint = last_checkpoint(phase_dir / CHECKPOINTS) if resume else None
+    checkpoint = distributed.on_main(last_checkpoint, phase_dir / CHECKPOINTS) if resume else None
     if resume:
-        truncate_log(log_path, step_offset + checkpoint_step(checkpoint))
+        distributed.on_main(truncate_log, log_path, step_offset + checkpoint_step(checkpoint))
+        if distributed.is_main():
+            print(f"prouie: {phase_dir.parent.parent.name}: resuming from "
+                  f"{checkpoint or 'the start (no complete checkpoint)'}", file=sys.stderr, flush=True)
     with quiet_tied_lm_head(trainer.model), training_loop(phase_dir / CHECKPOINTS):
         trainer.train(resume_from_checkpoint=checkpoint)
     model = trainer.model
@@ -146,8 +160,12 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
         {**entry, "step": entry.get("step", 0) + step_offset, **({"phase": phase} if phase else {})}
         for entry in trainer.state.log_history
     ]
-    save_weights(model, phase_dir / "weights")
     state = {"phase": phase, "steps": trainer.state.global_step, "examples": len(rows),
              "seconds": round(time.time() - start, 2), "resumed_from": checkpoint, "log_history": history}
-    write_json(state_file, state)  # atomic, after the weights: its presence marks the phase finished
+
+    def save_phase() -> None:
+        save_weights(model, phase_dir / "weights")
+        write_json(state_file, state)  # atomic, after the weights: its presence marks the phase finished
+
+    distributed.on_main(save_phase)
     return model, state["steps"], history

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prouie_lib import distributed
 from prouie_lib.config import RunConfig, TrainerConfig, check_fingerprint, save_config, stage_fingerprint
 from prouie_lib.models import load_backbone, write_model_chain
 from prouie_lib.resources import mmap_large_allocations, peak_rss_mb, release_memory, reset_peak_rss
@@ -59,8 +60,9 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
                  train: Callable[[StageRun], Trained] | None) -> dict[str, Any]:
     """Run one stage around its training part ``train`` (None: evaluate the input model as it is); write
     ``runs/<name>/<stage>/`` and return the eval scores (predictions scored in ``fmt``)."""
-    # Prepare the stage folder: refuse to overwrite it, check its fingerprint on resume, snapshot the config.
-    stage_dir = prepare_stage_dir(config, stage, resume=resume)
+    # Prepare the stage folder: refuse to overwrite it, check its fingerprint on resume, snapshot the config (the
+    # main process alone; under a launcher the others wait and share its outcome, error included).
+    stage_dir = distributed.on_main(prepare_stage_dir, config, stage, resume=resume)
     seed_everything(config.seed)
     start = time.time()
     mmap_large_allocations()  # large tensors come from mmap, not glibc's fragmenting heap (prouie_lib.resources)
@@ -71,9 +73,10 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     source = input_stage(config, stage)
     model, tokenizer = load_backbone(source)
     if train is None:  # nothing to train (the base stage): its model is the input model
-        write_model_chain(stage_dir / MODEL, source, [])
+        distributed.on_main(write_model_chain, stage_dir / MODEL, source, [])
         scores = evaluate_stage(model, tokenizer, config, stage_dir, fmt)
-        record_timing(stage_dir, total_seconds=time.time() - start, peak_rss_mb=peak_rss_mb())
+        distributed.on_main(record_timing, stage_dir, total_seconds=time.time() - start, peak_rss_mb=peak_rss_mb(),
+                            world_size=distributed.world_size())
         return scores
 
     # Train: the part that makes each stage what it is.
@@ -86,11 +89,20 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     # Evaluate on the configured eval split; scores.json, written last, marks the stage done.
     scores = evaluate_stage(trained.model, tokenizer, config, stage_dir, fmt)
 
-    # Record the timing, then delete the checkpoints (after evaluation: a resume during it needs them).
-    record_timing(stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start,
-                  peak_rss_mb=peak_rss_mb(), **trained.timing)
-    remove_checkpoints(stage_dir, trained.trainer)
+    # Record the timing and the batch geometry, then delete the checkpoints (after evaluation: a resume during it
+    # needs them). peak_rss_mb is the main process's own.
+    distributed.on_main(record_timing, stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start,
+                        peak_rss_mb=peak_rss_mb(), **batch_geometry(trained.trainer), **trained.timing)
+    distributed.on_main(remove_checkpoints, stage_dir, trained.trainer)
     return scores
+
+
+def batch_geometry(trainer: TrainerConfig) -> dict[str, int]:
+    """How many rows one optimizer step sees: per device × accumulation × processes (``world_size``)."""
+    world = distributed.world_size()
+    return {"world_size": world, "per_device_train_batch_size": trainer.per_device_train_batch_size,
+            "gradient_accumulation_steps": trainer.gradient_accumulation_steps,
+            "effective_batch_size": trainer.per_device_train_batch_size * trainer.gradient_accumulation_steps * world}
 
 
 def seed_everything(seed: int) -> None:
@@ -125,11 +137,32 @@ def prepare_stage_dir(config: RunConfig, stage: str, *, resume: bool) -> Path:
         raise ValueError(f"{stage_dir} exists; pass --resume to continue it or delete it to start over")
     if resume:
         check_fingerprint(config, stage)
+        check_world_size(stage_dir)
     stage_dir.mkdir(parents=True, exist_ok=True)
+    record_timing(stage_dir, world_size=distributed.world_size())  # what a resume compares with
     write_json(stage_dir / FINGERPRINT, stage_fingerprint(config, stage))
     save_config(config, stage_dir / CONFIG)
     save_config(config, config.run_dir / RUN_CONFIG)
     return stage_dir
+
+
+def check_world_size(stage_dir: Path) -> None:
+    """Refuse to continue a stage's training checkpoint under another number of processes.
+
+    A checkpoint counts optimizer steps; with another world size each step sees another number of rows, so the
+    resumed data order and epoch length would not be the interrupted run's. A stage with no checkpoint left (its
+    training finished) continues under any world size."""
+    from prouie_lib.rundir import CHECKPOINTS
+
+    path = Path(stage_dir) / TIMING
+    before = json.loads(path.read_text()).get("world_size", 1) if path.exists() else None
+    now = distributed.world_size()
+    if before is None or before == now:
+        return
+    if any(p.name.startswith("checkpoint-") for folder in Path(stage_dir).rglob(CHECKPOINTS) for p in folder.iterdir()):
+        raise ValueError(f"{stage_dir}: its training was started with {before} process(es) and this run has {now}; "
+                         f"resume it with {before} (torchrun --nproc_per_node {before} ...), or recompute it with "
+                         f"--rerun-from {Path(stage_dir).name}")
 
 
 def predict_for_run(model, tokenizer, config: RunConfig, records: Sequence[Record], fmt: str, *,
@@ -146,24 +179,33 @@ def predict_for_run(model, tokenizer, config: RunConfig, records: Sequence[Recor
 
 def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: str) -> dict[str, Any]:
     """Predict the configured eval split, write predictions.jsonl + scores.json, return the scores."""
-    from prouie_lib.data import write_jsonl
-    from prouie_lib.evaluation.predict import write_predictions
     from prouie_lib.evaluation.score import score_predictions
 
     gold = load_split(config, config.eval.split, limit_per_dataset=config.eval.limit_per_dataset, head=True)
-    gold_path = config.run_dir / gold_file(config.eval.split)
-    tmp = gold_path.with_name(f".{gold_path.name}.tmp")  # rewritten each time: eval.* may have changed (rerun)
-    write_jsonl(gold, tmp)
-    os.replace(tmp, gold_path)
+    distributed.on_main(_write_gold, gold, config.run_dir / gold_file(config.eval.split))
     start = time.time()
-    lines = predict_for_run(model, tokenizer, config, gold, fmt)
+    lines = predict_for_run(model, tokenizer, config, gold, fmt)  # shared between the processes, gathered on all
     elapsed = time.time() - start
-    write_predictions(lines, stage_dir / PREDICTIONS)
     scores = score_predictions(gold, lines, protocol=config.eval.protocol)
     scores["predict_seconds"] = round(elapsed, 2)
     scores["format"] = fmt
-    write_json(stage_dir / SCORES, scores)  # last: scores.json + model/ mark the stage done (rundir.stage_done)
+    distributed.on_main(_write_stage_eval, stage_dir, lines, scores)
     return scores
+
+
+def _write_gold(gold: list[Record], gold_path: Path) -> None:
+    from prouie_lib.data import write_jsonl
+
+    tmp = gold_path.with_name(f".{gold_path.name}.tmp")  # rewritten each time: eval.* may have changed (rerun)
+    write_jsonl(gold, tmp)
+    os.replace(tmp, gold_path)
+
+
+def _write_stage_eval(stage_dir: Path, lines: list[dict], scores: dict[str, Any]) -> None:
+    from prouie_lib.evaluation.predict import write_predictions
+
+    write_predictions(lines, stage_dir / PREDICTIONS)
+    write_json(stage_dir / SCORES, scores)  # last: scores.json + model/ mark the stage done (rundir.stage_done)
 
 
 def record_timing(stage_dir: Path, **seconds: float) -> None:
