@@ -12,6 +12,8 @@ same text if any, else its first occurrence. A span's status compares (normalize
   type or on the boundary), shown as one mark.
 
 Predicted spans that do not occur in the text cannot be placed; :func:`span_marks` returns them apart.
+Spans that carry their own offsets (extractions from new text, :mod:`prouie_lib.extraction`) are marked where
+they are with status ``extracted`` (:func:`placed_marks`, :func:`marked_text_html`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ STATUS_STYLE: dict[str, str] = {
     "gold": "background:#ffd59e",  # orange: missed
     "pred": "background:#f4a6a6",  # red: spurious
     "conflict": "background:#d7b5f0",  # purple: type or boundary disagreement
+    "extracted": "background:#bcd8f5",  # blue: extracted from new text (no gold to compare with)
 }
 STATUS_TEXT: dict[str, str] = {"both": "gold and predicted", "gold": "gold only (missed)",
                                "pred": "predicted only", "conflict": "gold and predicted disagree"}
@@ -96,7 +99,7 @@ def _segments(spans: list[tuple[int, int, str, str]], length: int) -> list[Mark]
         if not covering or start >= end:
             continue
         statuses = {status for status, _ in covering}
-        status = "both" if statuses == {"both"} else "conflict" if {"gold", "pred"} <= statuses else \
+        status = next(iter(statuses)) if len(statuses) == 1 else "conflict" if {"gold", "pred"} <= statuses else \
             "gold" if "gold" in statuses else "pred" if "pred" in statuses else "both"
         labels = sorted({label for _, label in covering})
         if marks and marks[-1].end == start and marks[-1].status == status and marks[-1].labels == labels:
@@ -108,8 +111,22 @@ def _segments(spans: list[tuple[int, int, str, str]], length: int) -> list[Mark]
 
 def highlight_html(record: Record, predicted: Structure) -> str:
     """The record text as HTML with one ``<mark data-status=...>`` per highlighted stretch, plus a legend."""
-    text = record["text"]
     marks, unplaced = span_marks(record, predicted)
+    body = marked_text_html(record["text"], marks)
+    if unplaced:
+        items = ", ".join(f"<code>{html.escape(t)}</code>" for t in unplaced)
+        body += f'<div class="prouie-unplaced">Predicted spans not in the text: {items}</div>'
+    return body + legend_html()
+
+
+def placed_marks(spans: list[tuple[int, int, str, str]], length: int) -> list[Mark]:
+    """Non-overlapping marks for spans placed by their own offsets: ``(start, end, status, label)`` each, over a
+    text of ``length`` characters (overlapping spans share a mark that carries both labels)."""
+    return _segments(spans, length)
+
+
+def marked_text_html(text: str, marks: list[Mark]) -> str:
+    """The text as HTML with one ``<mark data-status=...>`` per mark (its labels as the tooltip)."""
     parts, pos = [], 0
     for mark in marks:
         parts.append(html.escape(text[pos:mark.start]))
@@ -118,11 +135,7 @@ def highlight_html(record: Record, predicted: Structure) -> str:
                      f"{html.escape(text[mark.start:mark.end])}</mark>")
         pos = mark.end
     parts.append(html.escape(text[pos:]))
-    body = f'<div class="prouie-text" style="line-height:1.8">{"".join(parts)}</div>'
-    if unplaced:
-        items = ", ".join(f"<code>{html.escape(t)}</code>" for t in unplaced)
-        body += f'<div class="prouie-unplaced">Predicted spans not in the text: {items}</div>'
-    return body + legend_html()
+    return f'<div class="prouie-text" style="line-height:1.8">{"".join(parts)}</div>'
 
 
 def legend_html() -> str:
