@@ -152,3 +152,53 @@ def main_first() -> Iterator[None]:
         return
     with state().main_process_first():
         yield
+
+
+def sharded_engine() -> str | None:
+    """``"zero3"`` or ``"fsdp"`` when the training engine shards parameters across processes, else None."""
+    if not launched():
+        return None
+    from accelerate.state import AcceleratorState
+
+    if not AcceleratorState._shared_state:  # no trainer has set up an engine (yet)
+        return None
+    acc = AcceleratorState()
+    plugin = getattr(acc, "deepspeed_plugin", None)
+    if plugin is not None and getattr(plugin, "zero_stage", 0) == 3:
+        return "zero3"
+    if getattr(acc, "fsdp_plugin", None) is not None:
+        return "fsdp"
+    return None
+
+
+@contextlib.contextmanager
+def full_weights(model) -> Iterator[None]:
+    """Every process holds the model's full weights inside the block (for generation or saving), whatever the engine.
+
+    DDP and one process: nothing to do. DeepSpeed ZeRO-3: the parameters are gathered the way trl gathers them for
+    GRPO generation (``deepspeed.zero.GatheredParameters``). FSDP2: every ``fully_shard``-ed module is unsharded and
+    kept so until the block ends. Every process must enter the block together (gathering is collective).
+    Prepared for GPUs and not run here: on CPU accelerate enables neither engine (see README "Scaling out").
+    """
+    engine = sharded_engine()
+    if engine == "zero3":
+        import deepspeed
+
+        with deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=None):
+            yield
+        return
+    if engine == "fsdp":
+        from torch.distributed.fsdp import FSDPModule
+
+        modules = [m for m in model.modules() if isinstance(m, FSDPModule)]
+        for module in modules:
+            module.set_reshard_after_forward(False)
+            module.unshard()
+        try:
+            yield
+        finally:
+            for module in modules:
+                module.reshard()
+                module.set_reshard_after_forward(True)
+        return
+    yield

@@ -52,7 +52,8 @@ def generate(model, tokenizer, prompts: Sequence[str], *, batch_size: int = 16, 
                                  progress=progress and distributed.env_is_main(), desc=desc,
                                  reuse_prefix=reuse_prefix, prefix_caches=prefix_caches)
 
-    texts = distributed.shard_map(batches, run) if shard else run(batches)
+    with distributed.full_weights(model):  # ZeRO-3 / FSDP: full weights on every process while generating
+        texts = distributed.shard_map(batches, run) if shard else run(batches)
     outputs: list[str] = [""] * len(prompts)
     for idx, batch_texts in zip(batches, texts, strict=True):
         for i, text in zip(idx, batch_texts, strict=True):

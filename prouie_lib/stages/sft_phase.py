@@ -73,7 +73,8 @@ def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str, save_
             adapter = save_weights(model, model_dir / "adapter")
             write_model_chain(model_dir, chain["base"], chain["adapters"] + [str(adapter)])
 
-        distributed.on_main(save_adapter)
+        with distributed.full_weights(model):
+            distributed.on_main(save_adapter)
         return model_dir
     import torch
 
@@ -86,7 +87,8 @@ def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str, save_
         tokenizer.save_pretrained(str(weights))
         write_model_chain(model_dir, str(weights.resolve()), [])
 
-    distributed.on_main(save_full)
+    with distributed.full_weights(model):
+        distributed.on_main(save_full)
     model.to(training_dtype)  # with save_dtype: the rounded values, back in the training dtype
     return model_dir
 
@@ -167,5 +169,6 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
         save_weights(model, phase_dir / "weights")
         write_json(state_file, state)  # atomic, after the weights: its presence marks the phase finished
 
-    distributed.on_main(save_phase)
+    with distributed.full_weights(model):
+        distributed.on_main(save_phase)
     return model, state["steps"], history
