@@ -12,17 +12,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from prouie_lib.cli import data, eval, pipeline, predict, reward, train
+from prouie_lib.cli import data, eval, export, extract, pipeline, predict, reward, train
 from prouie_lib.cli.errors import DEBUG_FLAG, run_handler
 
 # The command modules, in the order `prouie --help` lists them.
-COMMANDS = (data, eval, predict, reward, train, pipeline)
+COMMANDS = (data, eval, predict, extract, export, reward, train, pipeline)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prouie",
-        description="ProUIE kit: data unification, CM/SA/DE training, prediction, evaluation, rewards.",
+        description="ProUIE kit: data unification, CM/SA/DE training, prediction, evaluation, rewards, "
+                    "extraction from new text, export.",
         epilog=f"{DEBUG_FLAG} (anywhere): show the traceback of input errors too (they print one line by default).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

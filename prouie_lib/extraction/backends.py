@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from collections.abc import Hashable, Sequence
 from typing import Protocol
 
@@ -26,6 +27,16 @@ class Backend(Protocol):
         """Greedy completions of chat-templated prompts, in input order."""
 
 
+def load_model(spec: str, *, device: str | None = None):
+    """``(model, tokenizer)`` as :func:`prouie_lib.models.load_backbone` loads them, without the FutureWarning that
+    merging a LoRA adapter prints (peft reads ``is_gradient_checkpointing``, renamed in transformers 5)."""
+    from prouie_lib.models import load_backbone
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        return load_backbone(spec, device=device)
+
+
 class TransformersBackend:
     name = "transformers"
 
@@ -34,9 +45,7 @@ class TransformersBackend:
 
     @classmethod
     def load(cls, spec: str, *, device: str | None = None) -> TransformersBackend:
-        from prouie_lib.models import load_backbone
-
-        return cls(*load_backbone(spec, device=device))
+        return cls(*load_model(spec, device=device))
 
     def complete(self, prompts: Sequence[str], groups: Sequence[Hashable], *, batch_size: int,
                  max_new_tokens: int, progress: bool) -> list[str]:

@@ -28,7 +28,7 @@ from prouie_lib.extraction.backends import Backend, load_backend
 from prouie_lib.extraction.grounding import alignment_counts, ground_structure
 from prouie_lib.extraction.schemas import ExtractionSchema
 from prouie_lib.extraction.settings import PromptSettings, settings_for
-from prouie_lib.extraction.stage_choice import StageChoice, choose_stage, is_run_folder
+from prouie_lib.extraction.stage_choice import StageChoice, resolve_model
 from prouie_lib.extraction.windows import windows
 from prouie_lib.schema import TASK_FIELD, Record, make_record
 
@@ -57,10 +57,7 @@ class Extractor:
         """Load ``model``: a stage folder, a run folder (its stage chosen by :func:`choose_stage`), an exported
         folder, or any backbone spec. ``overrides`` replace the model's :class:`PromptSettings` fields
         (``format``, ``system``, ``max_new_tokens``, ``max_prompt_tokens``); None values are ignored."""
-        spec, choice = str(model), None
-        if is_run_folder(spec):
-            choice = choose_stage(spec)
-            spec = str(choice.folder)
+        spec, choice = resolve_model(model)
         settings = settings_for(spec)
         given = {key: value for key, value in overrides.items() if value is not None}
         if given:

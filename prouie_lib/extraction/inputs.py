@@ -24,6 +24,7 @@ class InputText:
     text: str
     task: str | None = None
     labels: dict[str, Any] | None = None  # a text's own schema (a .jsonl line's ``labels``)
+    line: int | None = None  # where it was read (files and streams)
 
 
 def from_strings(texts: Sequence[str], *, flag: str = "--text") -> list[InputText]:
@@ -43,7 +44,7 @@ def read_lines(lines: Iterable[str], *, source: str, jsonl: bool) -> list[InputT
         for n, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            out.append(_json_line(line, n, source) if jsonl else InputText(str(n), line.rstrip("\r\n")))
+            out.append(_json_line(line, n, source) if jsonl else InputText(str(n), line.rstrip("\r\n"), line=n))
     except UnicodeDecodeError as err:
         raise RecordError(f"not UTF-8 text (byte offset {err.start} of a line)", file=source) from None
     if not out:
@@ -71,7 +72,7 @@ def _json_line(line: str, n: int, source: str) -> InputText:
         raise RecordError("must be an object like {\"entity_types\": [...]}", file=source, record=where,
                           field="labels")
     rid = obj.get("id")
-    return InputText(str(rid) if rid is not None else str(n), text, task, labels)
+    return InputText(str(rid) if rid is not None else str(n), text, task, labels, line=n)
 
 
 def is_jsonl(path: str | Path) -> bool:

@@ -87,3 +87,12 @@ def choose_stage(run_dir: str | Path) -> StageChoice:
     choice = final_stage(run_dir)
     return StageChoice(choice.stage, choice.folder,
                        f"{choice.reason}; the run was scored on {split}, not dev, so no stage is chosen by score")
+
+
+def resolve_model(model: str | Path) -> tuple[str, StageChoice | None]:
+    """The loadable spec for ``model``: a run folder becomes its chosen stage's folder (with the choice), anything
+    else stays as given."""
+    if is_run_folder(model):
+        choice = choose_stage(model)
+        return str(choice.folder), choice
+    return str(model), None
