@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from extract_helpers import scripted_extractor
 
-from prouie_lib.extraction import Extractor, ground_structure, make_schema, summarize
+from prouie_lib.extraction import ground_structure, make_schema, summarize
 from prouie_lib.extraction.grounding import alignment_counts, grounded_spans
 from prouie_lib.extraction.html_page import extraction_page
 from prouie_lib.extraction.schemas import ExtractionSchema, dataset_schema, parse_events, schema_from_labels
-from prouie_lib.extraction.settings import PromptSettings
 from prouie_lib.extraction.windows import sentence_spans, windows
 from prouie_lib.schema import RecordError, entity, event, relation
 
@@ -135,25 +135,6 @@ def test_conll04_schema_is_the_one_its_records_are_prompted_with():
 # ---------------------------------------------------------------- the Extractor, over a scripted backend
 
 
-class ScriptedBackend:
-    """Answers each prompt with ``answer(text of the prompt)``; records the calls."""
-
-    name = "scripted"
-
-    def __init__(self, answer) -> None:
-        from prouie_lib.models import load_tokenizer
-
-        self.tokenizer, self.answer, self.calls = load_tokenizer("tiny-random"), answer, []
-
-    def complete(self, prompts, groups, *, batch_size, max_new_tokens, progress):
-        self.calls.append((list(prompts), list(groups)))
-        return [self.answer(re.search(r"Text: (.*?)<\|im_end\|>", p, re.S).group(1)) for p in prompts]
-
-
-def _extractor(answer, **settings) -> Extractor:
-    return Extractor(ScriptedBackend(answer), PromptSettings(**settings), model="scripted")
-
-
 def _people(text: str) -> str:
     names = re.findall(r"Person\d+", text)
     return "(person: " + " | ".join(names) + ")" if names else "None"
@@ -161,7 +142,7 @@ def _people(text: str) -> str:
 
 def test_long_texts_are_split_into_windows_with_offsets_in_the_whole_text():
     text = " ".join(f"Person{i} visited the old town of City{i} last week." for i in range(40))
-    extractor = _extractor(_people, max_prompt_tokens=120)
+    extractor = scripted_extractor(_people, max_prompt_tokens=120)
     schema = make_schema(task="ner", labels="person, location")
     short, long = extractor.extract(["Person7 slept.", text], schema)
     assert len(short["windows"]) == 1 and isinstance(short["completion"], str)
@@ -177,7 +158,7 @@ def test_long_texts_are_split_into_windows_with_offsets_in_the_whole_text():
 
 
 def test_unparseable_answers_are_records_and_schemas_group_the_prompts():
-    extractor = _extractor(lambda text: "(person: Ada" if "Ada" in text else "garbage ((")
+    extractor = scripted_extractor(lambda text: "(person: Ada" if "Ada" in text else "garbage ((")
     ner, re_ = make_schema(task="ner", labels="person"), make_schema(task="re", relations="knows")
     records = extractor.extract(["Ada wrote.", "Bob ran.", "   "], [ner, re_, ner], ids=["a", "b", "c"])
     assert [r["id"] for r in records] == ["a", "b", "c"]
@@ -191,7 +172,7 @@ def test_unparseable_answers_are_records_and_schemas_group_the_prompts():
 
 def test_html_page_highlights_every_found_span_with_its_offsets():
     text = "Tim Cook met Angela Merkel."
-    extractor = _extractor(lambda t: "(person: Tim Cook | angela merkel | Barack Obama)")
+    extractor = scripted_extractor(lambda t: "(person: Tim Cook | angela merkel | Barack Obama)")
     [record] = extractor.extract([text], make_schema(task="ner", labels="person"))
     page = extraction_page([record], title="t")
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page

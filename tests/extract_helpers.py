@@ -1,6 +1,6 @@
-"""A small run directory for extraction and export tests, made in seconds (nothing is trained).
+"""Helpers of the extraction and export tests: a small run directory, and a backend that answers from a script.
 
-``make_lora_run(root)`` writes ``root/<name>/`` with a run config and stage folders whose models are model chains:
+``make_lora_run(root)`` (made in seconds, nothing is trained) writes ``root/<name>/`` with a run config and stage folders whose models are model chains:
 ``tiny-random`` plus one LoRA adapter initialised with random (non-zero) weights, so the merged model differs
 from the backbone and its greedy completions are not empty. Each stage gets a ``scores.json`` with the given
 macro F1 (one NER dataset), in the stage's evaluation format.
@@ -9,6 +9,7 @@ macro F1 (one NER dataset), in the stage's evaluation format.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -52,3 +53,26 @@ def make_lora_run(root: Path, *, name: str = "lora", stages: dict[str, float] | 
         (stage_dir / "config.yaml").write_text(yaml.safe_dump(config))
         write_scores(stage_dir, f1, "complete-present" if stage == "cm" else "streamlined")
     return run
+
+
+class ScriptedBackend:
+    """A generation backend answering each prompt with ``answer(the prompt's text)``; records the calls."""
+
+    name = "scripted"
+
+    def __init__(self, answer) -> None:
+        from prouie_lib.models import load_tokenizer
+
+        self.tokenizer, self.answer, self.calls = load_tokenizer("tiny-random"), answer, []
+
+    def complete(self, prompts, groups, *, batch_size, max_new_tokens, progress):
+        self.calls.append((list(prompts), list(groups)))
+        return [self.answer(re.search(r"Text: (.*?)<\|im_end\|>", p, re.S).group(1)) for p in prompts]
+
+
+def scripted_extractor(answer, **settings):
+    """An :class:`~prouie_lib.extraction.Extractor` over a :class:`ScriptedBackend` (``settings``: PromptSettings)."""
+    from prouie_lib.extraction import Extractor
+    from prouie_lib.extraction.settings import PromptSettings
+
+    return Extractor(ScriptedBackend(answer), PromptSettings(**settings), model="scripted")
