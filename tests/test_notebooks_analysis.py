@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import tempfile
+from pathlib import Path
 
 import pytest
 from notebook_runner import (
@@ -27,7 +29,9 @@ def test_notebook_metadata_and_parameters(name: str):
 
 
 def test_reward_analysis_notebook_runs():
+    temporary = set(Path(tempfile.gettempdir()).glob("prouie-nb05-*"))
     book = run_notebook("05_reward_analysis.ipynb", timeout=300)
+    assert set(Path(tempfile.gettempdir()).glob("prouie-nb05-*")) <= temporary  # its smoke DE run is removed
     assert len(outputs_with(book, WIDGET)) >= 2  # trace viewer, playground
     assert len(outputs_with(book, "image/png")) >= 3
     text = outputs_text(book)
