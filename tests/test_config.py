@@ -43,14 +43,14 @@ def test_overrides_use_dotted_keys(repo_root):
     assert config.model.backbone == "tiny-random"
 
 
-@pytest.mark.parametrize("name", ["single_gpu", "deepspeed_zero3", "fsdp"])
+@pytest.mark.parametrize("name", ["single_gpu", "multi_gpu", "deepspeed_zero3", "fsdp"])
 def test_accelerate_configs_are_valid(repo_root, name):
     import yaml
     from accelerate.utils import DistributedType
 
     config = yaml.safe_load((repo_root / "configs" / "accelerate" / f"{name}.yaml").read_text())
-    assert DistributedType(config["distributed_type"]) in (DistributedType.NO, DistributedType.DEEPSPEED,
-                                                           DistributedType.FSDP)
+    assert DistributedType(config["distributed_type"]) in (DistributedType.NO, DistributedType.MULTI_GPU,
+                                                           DistributedType.DEEPSPEED, DistributedType.FSDP)
     assert config["mixed_precision"] == "bf16" and config["num_processes"] >= 1
     if name == "deepspeed_zero3":
         assert config["deepspeed_config"]["zero_stage"] == 3
@@ -62,6 +62,7 @@ def test_paper_config_is_gpu_scale(repo_root):
     config = load_config(repo_root / "configs" / "paper.yaml")
     assert config.de.use_vllm and config.cm.trainer.bf16 and config.cm.curriculum == "sequential"
     assert config.cm.format == "complete" and config.sa.format == "streamlined" and config.de.reward == "sfr"
+    assert "sft" in config.stages  # the paper-scale ablation has its control row
 
 
 def test_float_fields_take_exponents_that_yaml_reads_as_strings(repo_root):
