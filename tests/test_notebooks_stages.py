@@ -7,7 +7,7 @@ import json
 import shutil
 
 import pytest
-from notebook_runner import outputs_text, run_notebook
+from notebook_runner import outputs_text, outputs_with, run_notebook
 
 RUN = "nb-smoke-test"
 
@@ -34,3 +34,7 @@ def test_stage_notebooks_then_quickstart(run_dir):
     assert (run_dir / "report.md").exists()
     scores = json.loads((run_dir / "de" / "scores.json").read_text())
     assert set(scores["datasets"]) == {"Sample-NER", "Sample-RE", "Sample-EE"}
+    # the try-it form at the end ran the final stage's model once on its example text
+    assert outputs_with(nb, "application/vnd.jupyter.widget-view+json")
+    states = json.dumps(nb.metadata.get("widgets", {}))
+    assert "prouie-extract-status" in states and "model stage de of nb-smoke-test" in states, states[-2000:]
