@@ -9,7 +9,7 @@ from pathlib import Path
 from prouie_lib import distributed
 from prouie_lib.analysis.report import ablation_table, write_report
 from prouie_lib.config import ConfigError, RunConfig, check_fingerprint, preflight
-from prouie_lib.rundir import STAGES, stage_done
+from prouie_lib.rundir import RUN_CONFIG, STAGES, stage_done
 
 __all__ = ["ablation_table", "preflight", "run_pipeline", "write_report"]  # the report lives in analysis.report
 
@@ -30,6 +30,8 @@ def run_pipeline(config: RunConfig, *, fresh: bool = False, rerun_from: str | No
     from prouie_lib.stages.interrupts import graceful_interrupts
 
     preflight(config, source=source)
+    if config.seeds:
+        return run_seeds(config, fresh=fresh, rerun_from=rerun_from, progress=progress, source=source)
     if rerun_from is not None and rerun_from not in config.stages:
         raise ConfigError(f"--rerun-from {rerun_from}: not one of the configured stages {list(config.stages)}",
                           file=source, field="stages")
@@ -66,3 +68,31 @@ def _clear_and_check(config: RunConfig, fresh: bool, rerun_from: str | None, pro
 
 def _silent(message: str) -> None:
     return None
+
+
+def seed_config(config: RunConfig, seed: int) -> RunConfig:
+    """One seed's run of a run over several seeds: ``runs/<name>/seed-<k>/`` with ``seed: k``."""
+    import dataclasses
+
+    from prouie_lib.rundir import seed_dir
+
+    folder = seed_dir(config.run_dir, seed)
+    return dataclasses.replace(config, seed=seed, seeds=None, output_dir=str(folder.parent), name=folder.name)
+
+
+def run_seeds(config: RunConfig, *, fresh: bool = False, rerun_from: str | None = None, progress=print,
+              source: str | None = None) -> Path:
+    """The whole ablation once per seed (each resumable on its own), then the aggregate report over the seeds."""
+    from prouie_lib.analysis.seeds_report import write_seeds_report
+    from prouie_lib.config import save_config
+
+    if fresh:
+        distributed.on_main(lambda: shutil.rmtree(config.run_dir) if config.run_dir.exists() else None)
+    distributed.on_main(lambda: (config.run_dir.mkdir(parents=True, exist_ok=True),
+                                 save_config(config, config.run_dir / RUN_CONFIG)))
+    for seed in config.seeds or []:
+        if distributed.is_main():
+            progress(f"[pipeline] seed {seed}: {seed_config(config, seed).run_dir}")
+        run_pipeline(seed_config(config, seed), rerun_from=rerun_from, progress=progress, source=source)
+    return distributed.on_main(write_seeds_report, config.run_dir, list(config.stages), config.name,
+                               config.eval.protocol)

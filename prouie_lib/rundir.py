@@ -22,6 +22,10 @@ BUDGET_STAGES: tuple[str, ...] = ("cm", "sa")
 RUN_CONFIG = "config.yaml"
 REPORT = "report.md"
 FIGURES = "figures"
+# A run over several seeds (``seeds: [...]``): one run directory per seed under ``runs/<name>/seed-<k>/``, and the
+# aggregate over them at the top (report.md too).
+SEED_PREFIX = "seed-"
+SEEDS_SUMMARY = "seeds.json"
 
 # Files in a stage folder.
 CONFIG = "config.yaml"
@@ -42,7 +46,7 @@ TRACKING = "tracking"
 PHASE_PREDICTIONS = "phase_predictions"
 
 # Every documented name (docs/run_directory.md lists each of them).
-ALL_FILES: tuple[str, ...] = (RUN_CONFIG, REPORT, FIGURES, CONFIG, MODEL, SCORES, PREDICTIONS, LOG_HISTORY,
+ALL_FILES: tuple[str, ...] = (RUN_CONFIG, REPORT, FIGURES, SEED_PREFIX, SEEDS_SUMMARY, CONFIG, MODEL, SCORES, PREDICTIONS, LOG_HISTORY,
                               PHASES, PHASE_SCORES, TIMING, SAMPLE_IDS, REWARD_TRACES, PROBE, CHECKPOINTS,
                               PHASES_DIR, TRACKING, PHASE_PREDICTIONS)
 
@@ -50,6 +54,23 @@ ALL_FILES: tuple[str, ...] = (RUN_CONFIG, REPORT, FIGURES, CONFIG, MODEL, SCORES
 def gold_file(split: str) -> str:
     """The gold records every stage of a run is scored against."""
     return f"gold-{split}.jsonl"
+
+
+def seed_dir(run_dir: Path, seed: int) -> Path:
+    """The run directory of one seed of a run over several seeds."""
+    return Path(run_dir) / f"{SEED_PREFIX}{seed}"
+
+
+def seed_dirs(run_dir: Path) -> dict[int, Path]:
+    """The seed run directories under ``run_dir`` (empty for a one-seed run), by seed."""
+    run_dir = Path(run_dir)
+    found = {}
+    if run_dir.is_dir():
+        for folder in run_dir.iterdir():
+            tail = folder.name[len(SEED_PREFIX):]
+            if folder.is_dir() and folder.name.startswith(SEED_PREFIX) and tail.lstrip("-").isdigit():
+                found[int(tail)] = folder
+    return dict(sorted(found.items()))
 
 
 def stage_label(stage: str) -> str:

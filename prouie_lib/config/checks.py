@@ -39,6 +39,8 @@ _TRAINER_RANGES: tuple[tuple[str, Any, str], ...] = (
 )
 _RANGES: tuple[tuple[str, Any, str], ...] = (
     ("seed", lambda v: v >= 0, ">= 0"),
+    ("seeds", lambda v: v is None or (len(v) > 0 and len(set(v)) == len(v) and min(v) >= 0),
+     "a non-empty list of distinct seeds >= 0 (or null: one run with `seed`)"),
     ("model.lora_r", lambda v: v > 0, "> 0"),
     ("model.lora_alpha", lambda v: v > 0, "> 0"),
     ("model.lora_dropout", lambda v: 0 <= v < 1, "in [0, 1)"),

@@ -159,6 +159,9 @@ class RunConfig:
     name: str = "demo"
     output_dir: str = "runs"
     seed: int = 42
+    # Several training seeds: the whole ablation once per seed in runs/<name>/seed-<k>/ (resumable seed by seed),
+    # then an aggregate report over them at runs/<name>/ (prouie_lib.analysis.seeds_report). None: one run, `seed`.
+    seeds: list[int] | None = None
     stages: list[str] = field(default_factory=lambda: list(STAGES))
     # Live tracking of every training stage, as trl's `report_to`: [] (none), ["tensorboard"] (offline; logs in
     # <run>/<stage>/tracking/, watch with `tensorboard --logdir runs/<name>`; needs the `track` extra), or any

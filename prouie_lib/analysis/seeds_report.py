@@ -1,0 +1,110 @@
+"""The aggregate of a run over several seeds: per stage and dataset the mean headline F1 over seeds, every seed's
+F1, a 95% hierarchical-bootstrap interval (seeds, then records), and paired tests that pair seed and record —
+consecutive stages and the final stage against the control — each with a verdict (helps / hurts / cannot tell).
+
+Everything is re-scored from the seeds' raw ``predictions.jsonl`` against their gold files, so the report can be
+checked by re-scoring the completions independently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prouie_lib import rundir
+from prouie_lib.analysis.report import StageScores, _headline, _rule, comparisons, load_stage_scores
+from prouie_lib.rundir import stage_label
+
+
+def seed_scores(run_dir: Path, stages: list[str], protocol: str = "prouie") -> dict[int, dict[str, StageScores]]:
+    """Each seed's re-scored stages (seeds without any predictions are left out)."""
+    out = {}
+    for seed, folder in rundir.seed_dirs(run_dir).items():
+        loaded = load_stage_scores(folder, stages, protocol)
+        if loaded:
+            out[seed] = loaded
+    return out
+
+
+def aggregate(run_dir: Path, stages: list[str], protocol: str = "prouie", *, resamples: int = 1000) -> dict[str, Any]:
+    """The numbers of the aggregate report (written to ``seeds.json``)."""
+    from prouie_lib.evaluation.seed_bootstrap import (
+        hierarchical_interval,
+        hierarchical_paired,
+        seed_mean,
+        verdict,
+    )
+
+    by_seed = seed_scores(run_dir, stages, protocol)
+    rule = _rule(protocol)
+    # Only seeds where every compared stage has predictions enter (a seed still running is left out and named).
+    present = [s for s in stages if by_seed and all(s in loaded for loaded in by_seed.values())]
+    seeds = sorted(by_seed)
+    result: dict[str, Any] = {"protocol": protocol, "seeds": seeds, "stages": present, "resamples": resamples,
+                              "method": "hierarchical percentile bootstrap (seeds, then records within each seed)",
+                              "scores": {}, "tests": []}
+    if not seeds:
+        return result
+    datasets = sorted({name for loaded in by_seed.values() for s in present for name in loaded[s].scores["datasets"]})
+
+    def units(stage: str, name: str, metric: str) -> list[list]:
+        return [by_seed[k][stage].units[name][metric] for k in seeds]
+
+    for stage in present:
+        for name in datasets:
+            entries = [by_seed[k][stage].scores["datasets"].get(name) for k in seeds]
+            if any(e is None for e in entries):
+                continue
+            metric = _headline(entries[0])
+            low, high = hierarchical_interval(units(stage, name, metric), rule, resamples=resamples)
+            result["scores"].setdefault(stage, {})[name] = {
+                "metric": metric, "n": entries[0]["n"], "mean": round(seed_mean(units(stage, name, metric), rule), 2),
+                "per_seed": {str(k): e["metrics"][metric]["f1"] for k, e in zip(seeds, entries, strict=True)},
+                "ci": [low, high], "half_width": round((high - low) / 2, 2)}
+    for a, b in comparisons(present):
+        for name in datasets:
+            if name not in result["scores"].get(a, {}) or name not in result["scores"].get(b, {}):
+                continue
+            metric = result["scores"][b][name]["metric"]
+            test = hierarchical_paired(units(a, name, metric), units(b, name, metric), rule, resamples=resamples)
+            result["tests"].append({"a": a, "b": b, "dataset": name, "metric": metric, **test,
+                                    "verdict": verdict(test)})
+    return result
+
+
+def seeds_report_markdown(summary: dict[str, Any], name: str) -> str:
+    """The aggregate report as Markdown."""
+    seeds = summary["seeds"]
+    lines = [f"# {name}: {len(seeds)} seeds ({', '.join(map(str, seeds))})", "",
+             f"Protocol `{summary['protocol']}`; F1 in %. Mean over seeds of each seed's F1; 95% interval from a "
+             f"{summary['method']}, {summary['resamples']} resamples; ± is the interval's half-width.", ""]
+    if not summary["scores"]:
+        return "\n".join(lines + ["(no seed has finished a stage yet)"]) + "\n"
+    datasets = sorted({d for per in summary["scores"].values() for d in per})
+    lines += ["| stage | " + " | ".join(f"{d} (mean [95% CI] ±; per seed)" for d in datasets) + " |",
+              "|---|" + "---|" * len(datasets)]
+    for stage, per in summary["scores"].items():
+        cells = []
+        for d in datasets:
+            e = per.get(d)
+            cells.append("–" if e is None else
+                         f"{e['mean']:.1f} [{e['ci'][0]:.1f}, {e['ci'][1]:.1f}] ±{e['half_width']:.1f}; "
+                         + " / ".join(f"{v:.1f}" for v in e["per_seed"].values()))
+        lines.append(f"| {stage_label(stage)} | " + " | ".join(cells) + " |")
+    lines += ["", "## Paired tests (seed and record paired)", "",
+              "| A → B | dataset | metric | Δ mean (B − A) | 95% CI of Δ | p | verdict for B |",
+              "|---|---|---|---|---|---|---|"]
+    for t in summary["tests"]:
+        lines.append(f"| {stage_label(t['a'])} → {stage_label(t['b'])} | {t['dataset']} | {t['metric']} | "
+                     f"{t['delta']:+.1f} | [{t['ci'][0]:+.1f}, {t['ci'][1]:+.1f}] | {t['p']:.3f} | {t['verdict']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_seeds_report(run_dir: Path, stages: list[str], name: str, protocol: str = "prouie") -> Path:
+    """Write ``report.md`` and ``seeds.json`` at the top of a run over several seeds; return the report's path."""
+    from prouie_lib.stages.atomic_io import write_json, write_text_atomic
+
+    summary = aggregate(run_dir, stages, protocol)
+    write_json(Path(run_dir) / rundir.SEEDS_SUMMARY, summary)
+    path = Path(run_dir) / rundir.REPORT
+    write_text_atomic(path, seeds_report_markdown(summary, name))
+    return path

@@ -1,0 +1,81 @@
+"""Seeds as an axis: the hierarchical bootstrap (seeds, then records) and a run over two seeds on the tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prouie_lib.evaluation.metrics import Counts
+from prouie_lib.evaluation.seed_bootstrap import (
+    hierarchical_interval,
+    hierarchical_paired,
+    seed_mean,
+    verdict,
+)
+
+
+def rule(c: Counts) -> dict[str, float]:
+    p = c.tp / c.pred if c.pred else 0.0
+    r = c.tp / c.gold if c.gold else 0.0
+    return {"f1": 100 * (2 * p * r / (p + r) if p + r else 0.0)}
+
+
+def records(hits: int, n: int = 40) -> list[Counts]:
+    """n records of one gold unit each, the first ``hits`` predicted right (one predicted unit per record)."""
+    return [Counts(1 if i < hits else 0, 1, 1) for i in range(n)]
+
+
+def test_mean_is_the_mean_of_per_seed_f1():
+    assert seed_mean([records(10), records(30)], rule) == pytest.approx(50.0)
+
+
+def test_seed_spread_widens_the_interval():
+    agreeing = [records(20), records(20), records(20)]
+    spread = [records(4), records(20), records(36)]
+    low_a, high_a = hierarchical_interval(agreeing, rule)
+    low_s, high_s = hierarchical_interval(spread, rule)
+    assert low_a <= 50 <= high_a and low_s <= 50 <= high_s
+    assert (high_s - low_s) > 1.5 * (high_a - low_a)  # the record-only bootstrap would call them equal
+
+
+def test_paired_test_pairs_seed_and_record():
+    a = [records(10), records(12), records(14)]
+    better = [records(16), records(18), records(20)]
+    test = hierarchical_paired(a, better, rule)
+    assert test["delta"] == pytest.approx(15.0) and test["p"] < 0.05 and verdict(test) == "helps"
+    assert verdict(hierarchical_paired(better, a, rule)) == "hurts"
+    same = hierarchical_paired(a, a, rule)
+    assert same["delta"] == 0 and same["p"] == 1.0 and verdict(same) == "cannot tell"
+    with pytest.raises(ValueError, match="same seeds and records"):
+        hierarchical_paired(a, a[:2], rule)
+
+
+def test_pipeline_over_two_seeds_writes_each_seed_and_the_aggregate(tmp_path, repo_root):
+    from prouie_lib.config import load_config
+    from prouie_lib.data.io import iter_json_objects, read_jsonl
+    from prouie_lib.evaluation.score import score_predictions
+    from prouie_lib.pipeline import run_pipeline
+    from prouie_lib.rundir import PREDICTIONS, SEEDS_SUMMARY, gold_file, seed_dirs
+
+    config = load_config(repo_root / "configs" / "tiny.yaml",
+                         {"output_dir": str(tmp_path), "seeds": [3, 4], "stages": ["base", "sa", "sft"],
+                          "sft.budget_steps": 2})
+    report = run_pipeline(config, progress=lambda message: None)
+    assert report == config.run_dir / "report.md" and "2 seeds (3, 4)" in report.read_text()
+    assert sorted(seed_dirs(config.run_dir)) == [3, 4]
+    summary = json.loads((config.run_dir / SEEDS_SUMMARY).read_text())
+    assert summary["seeds"] == [3, 4] and summary["stages"] == ["base", "sa", "sft"]
+    assert {(t["a"], t["b"]) for t in summary["tests"]} == {("base", "sa"), ("sft", "sa")}  # consecutive; final vs control
+    for seed, folder in seed_dirs(config.run_dir).items():
+        assert json.loads((folder / "sft" / "timing.json").read_text())["world_size"] == 1
+        gold = read_jsonl(folder / gold_file(config.eval.split))
+        lines = [line for _, line in iter_json_objects(folder / "sft" / PREDICTIONS)]
+        independent = score_predictions(gold, lines, protocol=config.eval.protocol)  # re-scored on its own
+        for name, entry in summary["scores"]["sft"].items():
+            metric = entry["metric"]
+            assert entry["per_seed"][str(seed)] == independent["datasets"][name]["metrics"][metric]["f1"]
+    # Resumable seed by seed: a second call finds every stage of both seeds done.
+    messages: list[str] = []
+    run_pipeline(config, progress=messages.append)
+    assert sum("done already" in m for m in messages) == 6
