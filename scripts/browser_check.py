@@ -7,7 +7,8 @@ that no cell failed, then:
 
 - ``00_quickstart.ipynb`` in its smoke mode (``SMOKE = True``: trains every stage of ``configs/tiny.yaml``):
   the ablation table renders as a table, the F1 figure as a loaded image (not the text ``<Figure size ...>``),
-  and the per-stage example tables show the gold units and one row per stage;
+  the per-stage example tables show the gold units and one row per stage, and the try-it form at the end shows
+  its example's result; a new text typed into it and the Extract button give that text's result;
 - ``05_reward_analysis.ipynb`` (``RUN_DIR`` made absolute): the widgets render, dragging the trace viewer's
   step slider to its minimum moves the viewer, and the reward playground prints its summary.
 
@@ -223,12 +224,51 @@ def check_00(page, base: str, token: str, notebook: Path, out: Path, args: argpa
         heading = page.locator(".jp-MarkdownCell").filter(has_text="What each stage changed").first
         scroll_to(page, heading)
         page.screenshot(path=str(out / f"{prefix}_stage_examples.png"))
+    checks.update(check_extract_form(page, out, prefix))
     stages = len(checks["example_rows"]) - 1
     checks["passed"] = bool(
         not checks["cell_errors"] and not checks["cells_not_run"] and checks["stage_lines"]
         and not checks["figure_as_text"] and checks["images"] and all(w > 100 and h > 100 for w, h in checks["images"])
-        and checks["ablation_header"][:1] == ["stage"] and checks["ablation_rows"] >= 2 and checks["example_tables"] >= 1 and stages >= 2)
+        and checks["ablation_header"][:1] == ["stage"] and checks["ablation_rows"] >= 2 and checks["example_tables"] >= 1 and stages >= 2
+        and checks["form_passed"])
     return checks
+
+
+FORM_TEXT = "Ada Lovelace wrote to Charles Babbage from London."
+
+
+def form_state(page) -> dict:
+    """What the try-it form (notebook 00's last cell) shows: its status line, the text of its result, the marks."""
+    return page.evaluate("""() => {
+        const status = document.querySelector('.prouie-extract-status');
+        const result = document.querySelector('.prouie-extract-result');
+        return {status: status ? status.textContent.trim() : null,
+                text: result ? result.querySelector('.prouie-text')?.textContent : null,
+                marks: result ? [...result.querySelectorAll('mark')].map(m => m.textContent) : [],
+                unit_rows: result ? result.querySelectorAll('table.prouie-units tbody tr').length : 0};
+    }""")
+
+
+def check_extract_form(page, out: Path, prefix: str) -> dict:
+    """The try-it form: its first result (the example run by the notebook), then a new text typed in and Extract
+    pressed: the result shows the new text (marks and offsets of whatever units the model found)."""
+    form = page.locator(".widget-vbox").filter(has=page.locator(".prouie-extract-status")).last
+    if not form.count():
+        return {"form_passed": False, "form_error": "no try-it form in the outputs"}
+    scroll_to(page, form)
+    before = form_state(page)
+    form.locator("textarea").first.fill(FORM_TEXT)
+    form.get_by_role("button", name="Extract").click()
+    page.wait_for_function(
+        "(text) => document.querySelector('.prouie-extract-result .prouie-text')?.textContent === text",
+        arg=FORM_TEXT, timeout=120_000)
+    page.wait_for_timeout(500)
+    after = form_state(page)
+    page.screenshot(path=str(out / f"{prefix}_try_it_form.png"))
+    return {"form_text_before": before["text"], "form_status_before": before["status"],
+            "form_text_after": after["text"], "form_status_after": after["status"], "form_marks": after["marks"],
+            "form_unit_rows": after["unit_rows"],
+            "form_passed": bool(before["text"] and after["text"] == FORM_TEXT and "span(s)" in (after["status"] or ""))}
 
 
 def slider_state(page, label: str) -> dict:

@@ -49,6 +49,10 @@ def test_notebooks_00_and_05_in_chromium(tmp_path: Path):
     assert quick["ablation_header"][0] == "stage" and "macro F1" in quick["ablation_header"]
     assert quick["ablation_stages"][:4] == ["base", "+CM", "+SA", "+DE"], quick["ablation_stages"]
     assert quick["example_tables"] >= 1 and quick["example_rows"][0] == "gold" and len(quick["example_rows"]) >= 4
+    # 00's try-it form: the notebook's example result, then a typed text's result after pressing Extract
+    assert quick["form_text_before"] == "Tim Cook met Angela Merkel in Berlin on Monday."
+    assert quick["form_text_after"] == "Ada Lovelace wrote to Charles Babbage from London."
+    assert "model stage de of" in quick["form_status_after"] and "span(s)" in quick["form_status_after"]
 
     # 05: the widgets respond
     assert not widgets["cell_errors"] and not widgets["cells_not_run"]
@@ -57,7 +61,7 @@ def test_notebooks_00_and_05_in_chromium(tmp_path: Path):
     assert float(widgets["group_step_after"]) == low and widgets["curves_changed"]
     assert "best completion changed in" in widgets["playground_summary"]
 
-    for name in ("00_notebook_top.png", "00_ablation_and_figure.png", "00_stage_examples.png",
+    for name in ("00_notebook_top.png", "00_ablation_and_figure.png", "00_stage_examples.png", "00_try_it_form.png",
                  "05_notebook_top.png", "05_trace_viewer_before.png", "05_trace_viewer_after.png",
                  "05_reward_playground.png"):
         data = (out / name).read_bytes()

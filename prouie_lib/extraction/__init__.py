@@ -9,8 +9,8 @@ self-contained page of highlighted extractions). Importing this package loads no
 
 from prouie_lib.extraction.extractor import Extractor, summarize
 from prouie_lib.extraction.grounding import ALIGNMENTS, ground_structure
-from prouie_lib.extraction.schemas import ExtractionSchema, dataset_schema, make_schema
+from prouie_lib.extraction.schemas import ExtractionSchema, dataset_schema, make_schema, schema_from_labels
 from prouie_lib.extraction.stage_choice import choose_stage, final_stage
 
 __all__ = ["ALIGNMENTS", "ExtractionSchema", "Extractor", "choose_stage", "dataset_schema", "final_stage",
-           "ground_structure", "make_schema", "summarize"]
+           "ground_structure", "make_schema", "schema_from_labels", "summarize"]
