@@ -9,7 +9,7 @@ import pytest
 from extract_helpers import make_lora_run, write_scores
 
 from prouie_lib.cli import main
-from prouie_lib.extraction.stage_choice import choose_stage, final_stage
+from prouie_lib.extraction.stage_choice import choose_stage, final_stage, resolve_model
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,13 @@ def test_stage_choice_best_dev_score_else_final_stage_not_the_control(tmp_path):
     choice = choose_stage(test)
     assert choice.stage == "sa" and "final" in choice.reason and "not dev" in choice.reason
     assert final_stage(_stage_folders(tmp_path / "control", "test", {"sft": 1.0})).stage == "sft"
+    seeds = tmp_path / "seeds"
+    for seed in (1, 2):
+        _stage_folders(seeds / f"seed-{seed}", "test", {"sa": 10.0})
+    (seeds / "config.yaml").write_text("name: seeds\n")
+    with pytest.raises(ValueError, match="a run over 2 seeds; give one seed's run folder"):
+        resolve_model(seeds)
+    assert resolve_model(seeds / "seed-2")[0] == str(seeds / "seed-2" / "sa")
 
 
 def test_lossless_dtype_keeps_float32_unless_bfloat16_loses_nothing():

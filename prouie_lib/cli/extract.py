@@ -57,12 +57,11 @@ def check_extract(args: argparse.Namespace) -> None:
     from prouie_lib.cli.checks import check_input_file, check_output_file
     from prouie_lib.extraction import inputs
     from prouie_lib.extraction.schemas import canonical_task, make_schema, schema_from_labels
-    from prouie_lib.extraction.stage_choice import is_run_folder
+    from prouie_lib.extraction.stage_choice import resolve_model
     from prouie_lib.models import check_backbone
     from prouie_lib.schema import RecordError
 
-    if not is_run_folder(args.model):
-        check_backbone(args.model, field="--model")
+    check_backbone(resolve_model(args.model)[0], field="--model")
     if args.max_prompt_tokens is not None and args.max_prompt_tokens < 1:
         raise RecordError(f"must be >= 1, got {args.max_prompt_tokens}", field="--max-prompt-tokens")
     if args.html:

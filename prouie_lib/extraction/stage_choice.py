@@ -90,9 +90,13 @@ def choose_stage(run_dir: str | Path) -> StageChoice:
 
 
 def resolve_model(model: str | Path) -> tuple[str, StageChoice | None]:
-    """The loadable spec for ``model``: a run folder becomes its chosen stage's folder (with the choice), anything
-    else stays as given."""
+    """The loadable spec for ``model``: a run folder becomes its chosen stage's folder (with the choice); a run over
+    several seeds (``runs/<name>/seed-<k>/``) is an error naming its seed folders; anything else stays as given."""
     if is_run_folder(model):
         choice = choose_stage(model)
         return str(choice.folder), choice
+    seeds = rundir.seed_dirs(Path(model))
+    if seeds:  # a run over several seeds holds one run folder per seed: which seed's model is the user's choice
+        raise ValueError(f"{model}: a run over {len(seeds)} seeds; give one seed's run folder or one of its stages "
+                         f"({', '.join(str(folder) for folder in seeds.values())})")
     return str(model), None
