@@ -245,9 +245,13 @@ def write_report(config: RunConfig) -> Path:
              "## Ablation", "", ablation_table(run_dir, stages, protocol, loaded=loaded), "",
              "Headline metric per task: " + ", ".join(f"{t} {m}" for t, m in HEADLINE_METRIC.items()) +
              " (F1, %). Rates are over all evaluated records.", ""]
-    note = budget_note(run_dir)
-    if note:
-        parts += [note, ""]
+    from prouie_lib.analysis.selection_notes import dev_choice_note, handover_note, keep_best_notes
+
+    notes = [budget_note(run_dir), handover_note(run_dir), dev_choice_note(config)]
+    parts += [line for note in notes if note for line in (note, "")]
+    kept = keep_best_notes(run_dir, stages)
+    if kept:
+        parts += ["## Checkpoints kept on dev", "", *[f"- {line}" for line in kept], ""]
     parts += ["## Paired tests", "",
               "Each pair is scored on the same records; p is the two-sided paired bootstrap p-value of the "
               "difference (1,000 resamples).", "", paired_tests_table(loaded, stages, protocol), ""]

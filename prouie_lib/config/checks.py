@@ -15,6 +15,8 @@ SAVE_DTYPES = ("float32", "bfloat16", "float16")
 CURRICULA = ("ordered", "sequential", "mixed")
 SCALE_REWARDS = ("group", "batch", "none")
 SAMPLERS = ("uniform", "balanced", "hard")
+HANDOVERS = ("restart", "continue")
+KEEP_BEST = ("dev",)
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
               "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
               "warmup_stable_decay")
@@ -36,6 +38,8 @@ _TRAINER_RANGES: tuple[tuple[str, Any, str], ...] = (
     ("save_steps", lambda v: v > 0, "> 0"),
     ("save_total_limit", lambda v: v is None or v >= 1, ">= 1 (or null: keep all)"),
     ("max_length", lambda v: v > 0, "> 0"),
+    ("keep_best_every", lambda v: v >= 0, ">= 0 (0: save_steps)"),
+    ("keep_best_limit", lambda v: v > 0, "> 0"),
 )
 _RANGES: tuple[tuple[str, Any, str], ...] = (
     ("seed", lambda v: v >= 0, ">= 0"),
@@ -49,6 +53,7 @@ _RANGES: tuple[tuple[str, Any, str], ...] = (
     ("cm.phase_eval_limit", lambda v: v >= 0, ">= 0 (0: off)"),
     ("sa.sample_ratio", lambda v: v is None or 0 < v <= 1, "in (0, 1]"),
     ("sa.hard_pool", lambda v: v > 0, "> 0"),
+    ("sa.lr_fraction", lambda v: 0 < v <= 10, "in (0, 10]"),
     ("de.train_limit", lambda v: v is None or v > 0, "> 0 (or null: all prompts)"),
     ("de.num_generations", lambda v: v >= 2, ">= 2 (GRPO compares completions of one prompt)"),
     ("de.beta", lambda v: v >= 0, ">= 0"),
@@ -119,10 +124,16 @@ def validate(config: RunConfig, where: str = "config") -> RunConfig:
             if not ok(value):
                 fail(f"{section}.{name}", f"must be {rule}, got {value!r}")
         _one_of(trainer.lr_scheduler_type, SCHEDULERS, file, f"{section}.lr_scheduler_type", "scheduler")
+        if trainer.keep_best is not None:
+            _one_of(trainer.keep_best, KEEP_BEST, file, f"{section}.keep_best", "keep_best (or null)")
+    if config.cm.trainer.keep_best is not None and config.cm.curriculum == "sequential":
+        fail("cm.trainer.keep_best", "needs one trainer over the whole stage: use cm.curriculum ordered or mixed "
+                                     "(sequential restarts the trainer at every phase)")
     if config.model.save_dtype is not None:
         _one_of(config.model.save_dtype, SAVE_DTYPES, file, "model.save_dtype", "dtype")
     _one_of(config.cm.curriculum, CURRICULA, file, "cm.curriculum", "curriculum")
     _one_of(config.sa.sampler, SAMPLERS, file, "sa.sampler", "sampler")
+    _one_of(config.sa.handover, HANDOVERS, file, "sa.handover", "hand-over")
     _one_of(config.de.multi_objective_aggregation, AGGREGATIONS, file, "de.multi_objective_aggregation")
     _one_of(config.de.vllm_mode, VLLM_MODES, file, "de.vllm_mode")
     _one_of(config.de.scale_rewards, SCALE_REWARDS, file, "de.scale_rewards")

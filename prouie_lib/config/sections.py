@@ -62,6 +62,11 @@ class TrainerConfig:
     compact_lm_head: bool = True
     # Keep intermediate checkpoints (with optimizer state) after the stage finishes; by default they are deleted.
     keep_checkpoints: bool = False
+    # "dev": keep the best of the input model, every `keep_best_every` steps (0: save_steps) and the last step,
+    # scored on the first `keep_best_limit` dev records per dataset (prouie_lib/stages/keep_best.py). None: the last.
+    keep_best: str | None = None
+    keep_best_every: int = 0
+    keep_best_limit: int = 16
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,6 +99,11 @@ class SAConfig:
     sample_k: int | dict[str, int] | None = None
     sample_ratio: float | None = 0.3
     hard_pool: int = 256  # hard sampler: candidates per dataset scored with the CM model
+    # How SA takes over CM's model. restart: SA's own trainer settings (a fresh warm-up to sa.trainer's LR).
+    # continue: no warm-up and a learning rate of lr_fraction × CM's peak LR (cm.trainer.learning_rate), so SA goes on
+    # from where CM's schedule left the model instead of re-warming it (prouie_lib/stages/sa.py).
+    handover: str = "restart"
+    lr_fraction: float = 0.5
     trainer: TrainerConfig = field(default_factory=TrainerConfig)  # default LR = CM's default
 
 
@@ -162,6 +172,8 @@ class RunConfig:
     # Several training seeds: the whole ablation once per seed in runs/<name>/seed-<k>/ (resumable seed by seed),
     # then an aggregate report over them at runs/<name>/ (prouie_lib.analysis.seeds_report). None: one run, `seed`.
     seeds: list[int] | None = None
+    # The dev runs (names or paths) whose results fixed this run's settings; a test run's report names them.
+    chosen_on_dev: list[str] = field(default_factory=list)
     stages: list[str] = field(default_factory=lambda: list(STAGES))
     # Live tracking of every training stage, as trl's `report_to`: [] (none), ["tensorboard"] (offline; logs in
     # <run>/<stage>/tracking/, watch with `tensorboard --logdir runs/<name>`; needs the `track` extra), or any

@@ -29,6 +29,7 @@ from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.schema import HEADLINE_METRIC, Record
 from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.keep_best import keep_best_callback
 from prouie_lib.stages.sft_phase import attach_lora, train_phase
 from prouie_lib.stages.skeleton import StageRun, Trained, predict_for_run, run_skeleton
 from prouie_lib.stages.stage_data import by_difficulty, filter_long_prompts, load_split, sft_rows
@@ -215,7 +216,8 @@ def train_ordered(run: StageRun, model, phases: list[tuple[str, list[dict[str, A
     model, steps, history = train_phase(
         model, run.tokenizer, all_rows, cm.trainer, run.stage_dir / rundir.PHASES_DIR / f"0-{cm.curriculum}",
         log_path, seed=config.seed, report_to=config.report_to, phase=None, step_offset=0, resume=run.resume,
-        keep_order=True, callbacks=[callback])
+        keep_order=True, callbacks=[callback],
+        keep_best=keep_best_callback(config, run.stage_dir, cm.format, cm.trainer))
     history = [{**entry, "phase": phase_at(entry.get("step", 0), ends, names)} for entry in history]
     starts = [0] + ends[:-1]
     boundaries = [(name, min(s, steps), min(e, steps), phase_rows)

@@ -18,6 +18,7 @@ from typing import Any
 from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig
 from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.keep_best import keep_best_callback
 from prouie_lib.stages.sft_phase import attach_lora, planned_steps, train_phase
 from prouie_lib.stages.skeleton import StageRun, Trained, run_skeleton
 from prouie_lib.stages.stage_data import filter_long_prompts, load_split, sft_rows
@@ -75,7 +76,8 @@ def train_control(run: StageRun) -> Trained:
         distributed.on_main(log_path.unlink, missing_ok=True)
     model, steps, history = train_phase(
         model, run.tokenizer, rows, trainer_cfg, stage_dir / rundir.PHASES_DIR / "0-sft", log_path,
-        seed=config.seed, report_to=config.report_to, phase="sft", step_offset=0, resume=run.resume)
+        seed=config.seed, report_to=config.report_to, phase="sft", step_offset=0, resume=run.resume,
+        keep_best=keep_best_callback(config, stage_dir, fmt, trainer_cfg))
 
     # The trainer's own log history and the phase record, with the budget and where it came from.
     distributed.on_main(rewrite_log_history, log_path, history)

@@ -29,6 +29,7 @@ from prouie_lib.schema import Record
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
 from prouie_lib.stages.interrupts import KillAfterStepCallback, StopOnSignalCallback, training_loop
+from prouie_lib.stages.keep_best import keep_best_callback
 from prouie_lib.stages.skeleton import StageRun, Trained, predict_for_run, run_skeleton
 from prouie_lib.stages.stage_data import filter_long_prompts, load_split, prompt_messages
 from prouie_lib.stages.training_args import lora_config, tracking_callbacks, trainer_kwargs
@@ -225,8 +226,12 @@ def train_de(run: StageRun) -> Trained:
         print(f"prouie: de: resuming from {checkpoint or 'the start (no complete checkpoint)'}", file=sys.stderr,
               flush=True)
 
-    # Callbacks: the streamed log, the probe, stop on a signal, the kill test hook, live tracking.
+    # Callbacks: the streamed log, the probe, keep-best on dev, stop on a signal, the kill test hook, tracking.
     callbacks = [LogHistoryCallback(log_path), StopOnSignalCallback(), KillAfterStepCallback()]
+    keep_best = keep_best_callback(config, stage_dir, de.format, de.trainer)
+    if keep_best is not None:
+        keep_best.resume_at(checkpoint_step(checkpoint))
+        callbacks.insert(1, keep_best)
     if de.probe_size > 0:
         probe = select_probe(config)
         if probe:
@@ -247,6 +252,7 @@ def train_de(run: StageRun) -> Trained:
     with quiet_tied_lm_head(trainer.model), training_loop(stage_dir / rundir.CHECKPOINTS):
         trainer.train(resume_from_checkpoint=checkpoint)
     loop_seconds = time.perf_counter() - train_start
+    model = trainer.model if keep_best is None else keep_best.restore(trainer.model, trainer.state.global_step)
 
     # The trainer's own log history, the phase record, and where the loop's time went.
     distributed.on_main(rewrite_log_history, log_path, trainer.state.log_history)
@@ -260,7 +266,7 @@ def train_de(run: StageRun) -> Trained:
               "grpo_reward_seconds": reward_seconds,
               "grpo_update_seconds": loop_seconds - trainer.generate_and_score_seconds,
               "grpo_steps": max(1, trainer.state.global_step - checkpoint_step(checkpoint))}
-    return Trained(trainer.model, de.trainer, timing)
+    return Trained(model, de.trainer, timing)
 
 
 def _cut_stage_logs(checkpoint: str | None, trace_path: Path, log_path: Path, probe_path: Path) -> None:

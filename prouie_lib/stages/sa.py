@@ -7,15 +7,17 @@ gets least right, scored with strict F1 of its complete-format predictions — b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from prouie_lib import distributed, rundir
-from prouie_lib.config import RunConfig
+from prouie_lib.config import RunConfig, TrainerConfig
 from prouie_lib.schema import Record
 from prouie_lib.stages import sampling
 from prouie_lib.stages.atomic_io import write_json
+from prouie_lib.stages.keep_best import keep_best_callback
 from prouie_lib.stages.sft_phase import attach_lora, train_phase
 from prouie_lib.stages.skeleton import StageRun, Trained, predict_for_run, run_skeleton
 from prouie_lib.stages.stage_data import filter_long_prompts, load_split, sft_rows
@@ -46,6 +48,14 @@ def choose_sample(config: RunConfig, records: list[Record], model, tokenizer) ->
                          seed=config.seed)
 
 
+def sa_trainer(config: RunConfig) -> TrainerConfig:
+    """SA's trainer settings after the hand-over rule (``sa.handover``): its own, or CM's continued."""
+    if config.sa.handover == "continue":
+        return dataclasses.replace(config.sa.trainer, warmup_steps=0,
+                                   learning_rate=config.sa.lr_fraction * config.cm.trainer.learning_rate)
+    return config.sa.trainer
+
+
 def run_sa(config: RunConfig, *, resume: bool = False) -> dict[str, Any]:
     """Train SA from CM's output; write ``runs/<name>/sa/``; return the eval scores."""
     return run_skeleton("sa", config, resume=resume, fmt=config.sa.format, train=train_sa)
@@ -70,19 +80,24 @@ def train_sa(run: StageRun) -> Trained:
     rows, dropped = filter_long_prompts(sft_rows(sample, config.sa.format, config), run.tokenizer,
                                         config.data.max_prompt_tokens)
 
-    # One SFT phase with a fresh LoRA (CM's adapter is merged into the input model).
+    # One SFT phase with a fresh LoRA (CM's adapter is merged into the input model), with the hand-over's settings.
+    trainer_cfg = sa_trainer(config)
     model = attach_lora(run.model, config)
     log_path = stage_dir / rundir.LOG_HISTORY
     if not resume:
         distributed.on_main(log_path.unlink, missing_ok=True)
     model, steps, history = train_phase(
-        model, run.tokenizer, rows, config.sa.trainer, stage_dir / rundir.PHASES_DIR / "0-sa", log_path,
-        seed=config.seed, report_to=config.report_to, phase="sa", step_offset=0, resume=resume)
+        model, run.tokenizer, rows, trainer_cfg, stage_dir / rundir.PHASES_DIR / "0-sa", log_path,
+        seed=config.seed, report_to=config.report_to, phase="sa", step_offset=0, resume=resume,
+        keep_best=keep_best_callback(config, stage_dir, config.sa.format, trainer_cfg))
 
     # The trainer's own log history and the phase record.
     distributed.on_main(rewrite_log_history, log_path, history)
     distributed.on_main(write_json, stage_dir / rundir.PHASES, {"phases": [{"phase": "sa", "start_step": 0, "end_step": steps,
                                                        "examples": len(rows)}],
                                            "sampler": config.sa.sampler, "train_examples": len(rows),
+                                           "handover": {"rule": config.sa.handover,
+                                                        "learning_rate": trainer_cfg.learning_rate,
+                                                        "warmup_steps": trainer_cfg.warmup_steps},
                                            "dropped_long_prompts": dropped})
-    return Trained(model, config.sa.trainer)
+    return Trained(model, trainer_cfg)

@@ -19,7 +19,7 @@ from typing import Any
 from prouie_lib import distributed
 from prouie_lib.config import RunConfig, TrainerConfig
 from prouie_lib.models import read_model_chain, write_model_chain
-from prouie_lib.rundir import CHECKPOINTS, MODEL, PHASES_DIR, TRACKING
+from prouie_lib.rundir import BEST, CHECKPOINTS, MODEL, PHASES_DIR, TRACKING
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
 from prouie_lib.stages.interrupts import KillAfterStepCallback, StopOnSignalCallback, training_loop
@@ -97,7 +97,8 @@ def remove_checkpoints(stage_dir: Path, trainer_cfg: TrainerConfig) -> None:
     """Delete a finished stage's intermediate checkpoints and per-phase weights (unless ``keep_checkpoints``)."""
     if trainer_cfg.keep_checkpoints:
         return
-    for folder in list(Path(stage_dir).rglob(CHECKPOINTS)) + list(Path(stage_dir).glob(f"{PHASES_DIR}/*/weights")):
+    for folder in (list(Path(stage_dir).rglob(CHECKPOINTS)) + list(Path(stage_dir).glob(f"{PHASES_DIR}/*/weights"))
+                   + [Path(stage_dir) / BEST]):
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -116,14 +117,16 @@ def planned_steps(n_rows: int, trainer_cfg: TrainerConfig, world_size: int = 1) 
 
 def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: TrainerConfig, phase_dir: Path,
                 log_path: Path, *, seed: int, phase: str | None, step_offset: int, resume: bool,
-                keep_order: bool = False, callbacks: Sequence[Any] = (), report_to: Sequence[str] = ()):
+                keep_order: bool = False, callbacks: Sequence[Any] = (), report_to: Sequence[str] = (),
+                keep_best: Any = None):
     """Train one SFT phase (prompt–completion rows), resuming from its last checkpoint when asked.
 
     Returns ``(model, steps, log_history)``. A finished phase leaves ``phase_dir/weights`` and ``state.json``;
     with ``resume`` such a phase is loaded instead of retrained, and a partial one continues from its newest
     complete checkpoint (log entries after it are dropped, as the trainer logs those steps again). SIGINT/SIGTERM
     end the loop after the current step with a checkpoint and raise ``Interrupted``. ``keep_order`` feeds the rows in order (one
-    trainer over a whole curriculum); ``callbacks`` are extra trainer callbacks (e.g. per-phase evaluation).
+    trainer over a whole curriculum); ``callbacks`` are extra trainer callbacks (e.g. per-phase evaluation);
+    ``keep_best``: a :class:`~prouie_lib.stages.keep_best.KeepBestCallback` whose best weights replace the last ones.
     """
     from datasets import Dataset
     from trl import SFTTrainer
@@ -146,10 +149,12 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
         callbacks=[LogHistoryCallback(log_path, phase=phase, step_offset=step_offset), *callbacks,
-                   StopOnSignalCallback(), KillAfterStepCallback()],
+                   *([keep_best] if keep_best is not None else []), StopOnSignalCallback(), KillAfterStepCallback()],
     )
     start = time.time()
     checkpoint = distributed.on_main(last_checkpoint, phase_dir / CHECKPOINTS) if resume else None
+    if keep_best is not None:
+        keep_best.resume_at(checkpoint_step(checkpoint))
     if resume:
         distributed.on_main(truncate_log, log_path, step_offset + checkpoint_step(checkpoint))
         if distributed.is_main():
@@ -158,6 +163,8 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
     with quiet_tied_lm_head(trainer.model), training_loop(phase_dir / CHECKPOINTS):
         trainer.train(resume_from_checkpoint=checkpoint)
     model = trainer.model
+    if keep_best is not None:
+        model = keep_best.restore(model, trainer.state.global_step)
     history = [
         {**entry, "step": entry.get("step", 0) + step_offset, **({"phase": phase} if phase else {})}
         for entry in trainer.state.log_history

@@ -1,0 +1,117 @@
+"""``trainer.keep_best: dev``: keep the best checkpoint of a trained arm on a dev head, the same rule for every arm.
+
+The model is scored on the first ``keep_best_limit`` dev records per dataset (macro headline F1 in the arm's
+evaluated format) before training — the input model is a candidate too, so an arm that only gets worse falls back
+to its input (DE: SA's model) — every ``keep_best_every`` optimizer steps, and after the last step. Each time a
+check beats every earlier one (strictly), the weights are saved to ``<stage>/best/``; when training ends the best
+weights are loaded back before the stage saves and evaluates its model. The checks (step, dev F1, seconds) and the
+choice are in ``<stage>/keep_best.json``; their time is part of the stage's time. A resumed stage keeps the checks
+up to its checkpoint and the best weights saved so far.
+
+trl's trainers have ``load_best_model_at_end`` only with an ``eval_dataset`` scored by loss; the kit selects by
+generated F1, so this is a callback (transformers' hook for exactly such additions) instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from prouie_lib import distributed, rundir
+from prouie_lib.config import RunConfig, TrainerConfig
+from prouie_lib.schema import HEADLINE_METRIC, Record
+from prouie_lib.stages.atomic_io import write_json
+
+
+def dev_head(config: RunConfig, limit: int) -> list[Record]:
+    """The dev records every check scores: the first ``limit`` per dataset."""
+    from prouie_lib.stages.stage_data import load_split
+
+    return load_split(config, "dev", limit_per_dataset=limit, head=True)
+
+
+def macro_f1(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> float:
+    """Macro over datasets of the headline F1 (what the ablation table reports)."""
+    from prouie_lib.evaluation.score import score_predictions
+
+    scores = score_predictions(records, lines, protocol=protocol)
+    values = [d["metrics"][HEADLINE_METRIC[d["task"]]]["f1"] for d in scores["datasets"].values()]
+    return round(sum(values) / len(values), 2) if values else 0.0
+
+
+class KeepBestCallback(TrainerCallback):
+    """Scores the model on a dev head at step 0, every ``every`` steps and at the end; saves each new best."""
+
+    def __init__(self, config: RunConfig, stage_dir: Path, fmt: str, trainer_cfg: TrainerConfig) -> None:
+        self.config, self.fmt = config, fmt
+        self.every = trainer_cfg.keep_best_every or trainer_cfg.save_steps
+        self.records = dev_head(config, trainer_cfg.keep_best_limit)
+        self.path, self.best_dir = Path(stage_dir) / rundir.KEEP_BEST, Path(stage_dir) / rundir.BEST
+        self.checks: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+
+    def resume_at(self, step: int) -> None:
+        """Keep the checks made up to ``step`` (the checkpoint a resumed trainer starts from; 0: none)."""
+        done = json.loads(self.path.read_text())["checks"] if step and self.path.exists() else []
+        self.checks = [c for c in done if c["step"] <= step]
+        self.best = max(self.checks, key=lambda c: c["dev_f1"], default=None)  # the first of equal bests
+        if self.best is not None and not self.best_dir.is_dir():  # the weights of that check were not kept
+            self.checks, self.best = [], None
+
+    def _check(self, model, tokenizer, step: int) -> None:
+        from prouie_lib.stages.skeleton import predict_for_run
+
+        if any(c["step"] == step for c in self.checks):
+            return
+        start = time.time()
+        lines = predict_for_run(model, tokenizer, self.config, self.records, self.fmt)  # every process
+        entry = {"step": step, "dev_f1": macro_f1(self.records, lines, self.config.eval.protocol),
+                 "seconds": round(time.time() - start, 2)}
+        self.checks.append(entry)
+        if self.best is None or entry["dev_f1"] > self.best["dev_f1"]:
+            from prouie_lib.stages.sft_phase import save_weights
+
+            self.best = entry
+            with distributed.full_weights(model):
+                distributed.on_main(save_weights, model, self.best_dir)
+        distributed.on_main(write_json, self.path, self.summary())
+
+    def summary(self) -> dict[str, Any]:
+        return {"split": "dev", "records": len(self.records), "every": self.every, "checks": self.checks,
+                "best_step": self.best["step"] if self.best else None,
+                "best_dev_f1": self.best["dev_f1"] if self.best else None,
+                "check_seconds": round(sum(c["seconds"] for c in self.checks), 2)}
+
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if state.global_step == 0:
+            self._check(model, processing_class, 0)
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            self._check(model, processing_class, state.global_step)
+
+    def restore(self, model, final_step: int):
+        """After training: the best check's weights in ``model`` (unchanged when the last step is the best)."""
+        from prouie_lib.stages.sft_phase import load_weights
+
+        if self.best is None or self.best["step"] == final_step:
+            chosen = final_step
+        else:
+            model = load_weights(model, self.best_dir)
+            chosen = self.best["step"]
+        summary = {**self.summary(), "final_step": final_step, "chosen_step": chosen,
+                   "fell_back_to_input": chosen == 0}
+        distributed.on_main(write_json, self.path, summary)
+        return model
+
+
+def keep_best_callback(config: RunConfig, stage_dir: Path, fmt: str,
+                       trainer_cfg: TrainerConfig) -> KeepBestCallback | None:
+    """The callback when ``trainer_cfg.keep_best`` asks for it, else None."""
+    if trainer_cfg.keep_best != "dev":
+        return None
+    return KeepBestCallback(config, stage_dir, fmt, trainer_cfg)

@@ -1,0 +1,77 @@
+"""Hand-overs that keep what the last stage learned: keep-best on dev (DE's fallback to its input) and SA's
+`continue` hand-over, on the tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from safetensors.torch import load_file
+
+from prouie_lib.config import ConfigError, load_config
+from prouie_lib.pipeline import run_pipeline
+from prouie_lib.rundir import BEST, KEEP_BEST, MODEL, PHASES, PREDICTIONS
+
+
+def _lora_b_max(stage_dir) -> float:
+    weights = load_file(str(stage_dir / MODEL / "adapter" / "adapter_model.safetensors"))
+    return max(float(v.abs().max()) for k, v in weights.items() if "lora_B" in k)
+
+
+@pytest.fixture(scope="module")
+def kept_run(tmp_path_factory, repo_root):
+    """base → SA (continue hand-over, keep-best) → DE (keep-best) with a large SA learning rate: the random tiny
+    model scores 0 on dev at every check, so each arm's best check is its input (step 0)."""
+    config = load_config(repo_root / "configs" / "tiny.yaml", {
+        "output_dir": str(tmp_path_factory.mktemp("kept")), "stages": ["base", "sa", "de"],
+        "sa.handover": "continue", "sa.lr_fraction": 0.5, "cm.trainer.learning_rate": 0.1,
+        "sa.trainer.keep_best": "dev", "sa.trainer.keep_best_limit": 2,
+        "de.trainer.keep_best": "dev", "de.trainer.keep_best_limit": 2})
+    run_pipeline(config, progress=lambda message: None)
+    return config
+
+
+def test_every_check_is_recorded_and_the_input_wins_ties(kept_run):
+    for stage in ("sa", "de"):
+        kept = json.loads((kept_run.stage_dir(stage) / KEEP_BEST).read_text())
+        steps = [c["step"] for c in kept["checks"]]
+        assert steps == list(range(0, kept["final_step"] + 1))  # step 0 (the input), every step (save_steps 1)
+        assert all(c["dev_f1"] == 0.0 for c in kept["checks"])  # a random model: every check ties at 0
+        assert kept["chosen_step"] == 0 and kept["fell_back_to_input"]
+        assert not (kept_run.stage_dir(stage) / BEST).exists()  # deleted with the checkpoints
+
+
+def test_falling_back_restores_the_input_weights(kept_run):
+    # SA trained at lr 0.05 (0.5 × CM's 0.1) for 2 steps, yet its saved adapter is the untrained one (lora_B = 0):
+    # the step-0 weights were restored; DE's likewise, so its completions are SA's.
+    assert _lora_b_max(kept_run.stage_dir("sa")) == 0.0
+    assert _lora_b_max(kept_run.stage_dir("de")) == 0.0
+    sa = [json.loads(x)["completion"] for x in (kept_run.stage_dir("sa") / PREDICTIONS).read_text().splitlines()]
+    de = [json.loads(x)["completion"] for x in (kept_run.stage_dir("de") / PREDICTIONS).read_text().splitlines()]
+    assert sa == de
+    report = (kept_run.run_dir / "report.md").read_text()
+    assert "no trained step beat its input on dev, so `de` is its input model (SA's)" in report
+
+
+def test_continue_handover_uses_a_fraction_of_cms_rate_and_no_warmup(kept_run):
+    handover = json.loads((kept_run.stage_dir("sa") / PHASES).read_text())["handover"]
+    assert handover == {"rule": "continue", "learning_rate": pytest.approx(0.05), "warmup_steps": 0}
+    assert "SA hand-over `continue`" in (kept_run.run_dir / "report.md").read_text()
+
+
+def test_without_keep_best_the_trained_weights_stay(tmp_path, repo_root):
+    """The control for the fallback test: the same SA training without keep-best leaves a trained adapter."""
+    config = load_config(repo_root / "configs" / "tiny.yaml", {
+        "output_dir": str(tmp_path), "stages": ["sa"], "sa.handover": "continue", "cm.trainer.learning_rate": 0.1})
+    run_pipeline(config, progress=lambda message: None)
+    assert _lora_b_max(config.stage_dir("sa")) > 0.0
+    assert not (config.stage_dir("sa") / KEEP_BEST).exists()
+
+
+def test_bad_keep_best_settings_fail_with_the_field_named(repo_root):
+    with pytest.raises(ConfigError, match="cm.trainer.keep_best"):
+        load_config(repo_root / "configs" / "tiny.yaml", {"cm.trainer.keep_best": "dev", "cm.curriculum": "sequential"})
+    with pytest.raises(ConfigError, match="sa.handover"):
+        load_config(repo_root / "configs" / "tiny.yaml", {"sa.handover": "resume"})
+    with pytest.raises(ConfigError, match="keep_best"):
+        load_config(repo_root / "configs" / "tiny.yaml", {"sft.trainer": {"keep_best": "test"}})
