@@ -29,5 +29,5 @@ def test_environment_yml_matches_pyproject(repo_root):
 def test_prouie_help_lists_subcommands():
     out = subprocess.run([sys.executable, "-m", "prouie_lib.cli", "--help"], capture_output=True, text=True,
                          check=True).stdout
-    for command in ("data", "eval", "predict", "reward", "train", "pipeline"):
+    for command in ("data", "eval", "predict", "extract", "export", "reward", "train", "pipeline"):
         assert re.search(rf"^\s+{command}\s", out, re.M), f"{command} missing from:\n{out}"
