@@ -120,3 +120,19 @@ def test_lossless_dtype_keeps_float32_unless_bfloat16_loses_nothing():
         layer.weight.copy_(layer.weight.to(torch.bfloat16).float())
         layer.bias.copy_(layer.bias.to(torch.bfloat16).float())
     assert lossless_dtype(layer) == "bfloat16"
+
+
+def test_extract_from_the_export_prompts_and_answers_as_the_stage(run, exported):
+    from extract_helpers import SYSTEM
+
+    from prouie_lib.extraction import Extractor, make_schema
+
+    texts = ["Tim Cook met Angela Merkel in Berlin on Monday.", "Ada Lovelace lived in London."]
+    schema = make_schema(task="re", relations="work for, live in", labels="person, location")
+    got = []
+    for model in (run / "sa", exported):
+        extractor = Extractor.load(model)
+        assert (extractor.settings.system, extractor.settings.max_new_tokens, extractor.settings.max_prompt_tokens) == (
+            SYSTEM, 12, 160)
+        got.append([r["completion"] for r in extractor.extract(texts, schema)])
+    assert got[0] == got[1] and all(got[0])

@@ -8,8 +8,9 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from prouie_lib.analysis.highlight import labeled_spans, marked_text_html, placed_marks
-from prouie_lib.schema import TASK_FIELD, Record, units_of
+from prouie_lib.analysis.highlight import marked_text_html, placed_marks
+from prouie_lib.extraction.grounding import unit_spans
+from prouie_lib.schema import Record, units_of
 
 PAGE_STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em}"
               ".prouie-record{border-top:1px solid #ccc;padding:.6em 0}"
@@ -17,12 +18,18 @@ PAGE_STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.5
 
 
 def unit_rows(record: Record) -> list[dict[str, Any]]:
-    """One row per grounded span: which unit, its label, the span text, offsets and alignment status."""
+    """One row per grounded span: which unit, the span's part in it, its text, offsets and alignment status."""
     task, rows = record["task"], []
     for n, unit in enumerate(units_of(record, task), start=1):
         name = {"NER": "entity", "RE": f"relation ({unit.get('type', '')})",
                 "EE": f"event ({unit.get('type', '')})"}[task]
-        for span, label in labeled_spans({TASK_FIELD[task]: [unit]}, task):
+        for k, (span, _) in enumerate(unit_spans(unit, task)):
+            if task == "NER":
+                label = span.get("type", "")
+            elif task == "RE":
+                label = f"{('head', 'tail')[k]} {span.get('type') or ''}".strip()
+            else:
+                label = span.get("role") or "trigger"
             rows.append({"unit": f"{n} {name}", "label": label, "text": span.get("text", ""),
                          "start": span.get("start"), "end": span.get("end"),
                          "alignment": span.get("alignment", "not_found")})
