@@ -1,1 +1,1 @@
-"""Exports for engines beyond trl (verl)."""
+"""Exports for engines beyond trl (verl) and for use outside the kit (one merged Hugging Face checkpoint)."""

@@ -136,11 +136,9 @@ class Extractor:
             grounded = ground_structure(text[job.start:job.end], line, schema.task, offset=job.start)
             record[TASK_FIELD[schema.task]] += grounded[TASK_FIELD[schema.task]]
             well_formed = well_formed and line["well_formed"]
-        answers = [completion for _, completion in parts]
-        record.update(completion=answers[0] if len(answers) == 1 else answers, format=self.settings.format,
+        answers = [completion for _, completion in parts]  # none for a blank text (nothing was generated)
+        record.update(completion=answers[0] if len(answers) == 1 else answers or "", format=self.settings.format,
                       well_formed=well_formed, windows=[[job.start, job.end] for job, _ in parts])
-        if not parts:
-            record.update(completion="", windows=[])
         return record
 
 
