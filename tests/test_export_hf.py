@@ -98,7 +98,14 @@ def test_stage_choice_best_dev_score_else_final_stage_not_the_control(tmp_path):
     assert choice.stage == "cm" and "best dev score" in choice.reason  # a tie goes to the earlier stage
     test = _stage_folders(tmp_path / "test", "test", {"cm": 30.0, "sa": 20.0, "sft": 60.0})
     choice = choose_stage(test)
-    assert choice.stage == "sa" and "final" in choice.reason and "not dev" in choice.reason
+    assert choice.stage == "sa" and "final" in choice.reason and "no dev score" in choice.reason
+    kept = {"cm": 12.0, "sa": 31.0, "sft": 25.0}  # trainer.keep_best: dev gives every trained arm a dev score
+    for stage, f1 in kept.items():
+        (test / stage / "keep_best.json").write_text(json.dumps({"split": "dev", "records": 24, "best_dev_f1": f1}))
+    choice = choose_stage(test)
+    assert choice.stage == "sa" and "keep_best" in choice.reason and "31.0" in choice.reason
+    (test / "sft" / "keep_best.json").write_text(json.dumps({"split": "dev", "records": 8, "best_dev_f1": 99.0}))
+    assert "final" in choose_stage(test).reason  # dev heads of different sizes are not compared
     assert final_stage(_stage_folders(tmp_path / "control", "test", {"sft": 1.0})).stage == "sft"
     seeds = tmp_path / "seeds"
     for seed in (1, 2):

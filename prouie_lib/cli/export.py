@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "and `vllm serve DIR` load.")
     ex.add_argument("--model", required=True,
                     help="a stage folder (runs/<name>/<stage>), or a run folder: the stage with the best dev score "
-                         "when the run was scored on dev, else its final stage (it says which)")
+                         "(eval on dev, or trainer.keep_best), else its final stage (it says which)")
     ex.add_argument("--out", dest="out_dir", required=True, metavar="DIR", help="the folder to write (must be new or empty)")
     ex.add_argument("--dtype", default="auto", choices=DTYPES,
                     help="auto: bfloat16 when that is lossless for every weight, else float32")

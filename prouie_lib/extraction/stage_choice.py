@@ -1,11 +1,18 @@
 """Which stage of a run to use when a whole run folder is given as the model.
 
-A run scored on a dev split (``eval.split: dev``) has a dev score for every stage: the finished stage with the
-best macro F1 (the mean over datasets of each task's headline F1, :data:`prouie_lib.schema.HEADLINE_METRIC`)
-is used, the control ``sft`` included, pipeline order breaking ties. A run scored on the test split has no dev
-score to choose by (choosing by test scores would be choosing on the test set): its final stage is used, the
-last finished of base → CM → SA → DE in :data:`prouie_lib.rundir.STAGES` (the control ``sft`` is not a final
-stage; it is used only when no other stage finished).
+The stage with the best dev score, where the run has one for its stages, else its final stage:
+
+1. a run scored on a dev split (``eval.split: dev``): the finished stage with the best macro F1 in its
+   ``scores.json`` (the mean over datasets of each task's headline F1, :data:`prouie_lib.schema.HEADLINE_METRIC`),
+   the control ``sft`` included;
+2. else, when every finished trained stage kept its best checkpoint on dev (``trainer.keep_best: dev``: its
+   ``keep_best.json``, all over the same number of dev records): the one with the best of those dev scores (the
+   untrained ``base`` has none);
+3. else (test scores only: choosing by them would be choosing on the test set) the final stage: the last finished
+   of base → CM → SA → DE in :data:`prouie_lib.rundir.STAGES`; the control ``sft`` is not a final stage and is
+   used only when no other stage finished.
+
+Between equal scores the earlier stage in pipeline order wins.
 """
 
 from __future__ import annotations
@@ -71,22 +78,44 @@ def final_stage(run_dir: str | Path) -> StageChoice:
                      f"{rundir.MODEL}/ are written)")
 
 
+def _best(scored: list[tuple[float, str]]) -> tuple[float, str]:
+    """The highest score; between equal scores the earlier stage in pipeline order."""
+    return max(scored, key=lambda item: (item[0], -rundir.STAGES.index(item[1])))
+
+
+def dev_head_scores(run_dir: Path, stages: list[str]) -> list[tuple[float, str]]:
+    """Each trained stage's ``keep_best.json`` dev F1 (the checkpoint it kept), when every trained stage has one
+    over the same number of dev records (otherwise the scores are not comparable: empty)."""
+    trained = [stage for stage in stages if stage != "base"]
+    kept = {stage: run_dir / stage / rundir.KEEP_BEST for stage in trained}
+    if not trained or not all(path.is_file() for path in kept.values()):
+        return []
+    read = {stage: json.loads(path.read_text()) for stage, path in kept.items()}
+    if len({entry.get("records") for entry in read.values()}) != 1 or any(
+            entry.get("best_dev_f1") is None for entry in read.values()):
+        return []
+    return [(float(entry["best_dev_f1"]), stage) for stage, entry in read.items()]
+
+
 def choose_stage(run_dir: str | Path) -> StageChoice:
     """The stage to use from a run folder (the rule of the module docstring)."""
     run_dir = Path(run_dir)
-    split = eval_split(run_dir)
+    split, done = eval_split(run_dir), finished_stages(run_dir)
     if split == "dev":
-        scored = []
-        for stage in finished_stages(run_dir):
-            score = macro_f1(json.loads((run_dir / stage / rundir.SCORES).read_text()))
-            if score is not None:
-                scored.append((score, -rundir.STAGES.index(stage), stage))
+        scored = [(score, stage) for stage in done
+                  if (score := macro_f1(json.loads((run_dir / stage / rundir.SCORES).read_text()))) is not None]
         if scored:
-            score, _, stage = max(scored)
+            score, stage = _best(scored)
             return StageChoice(stage, run_dir / stage, f"the best dev score of the run (macro F1 {score:.1f})")
+    kept = dev_head_scores(run_dir, done)
+    if kept:
+        score, stage = _best(kept)
+        return StageChoice(stage, run_dir / stage, f"the best dev score of the run's trained stages (macro F1 "
+                                                   f"{score:.1f} on the dev head of trainer.keep_best)")
     choice = final_stage(run_dir)
     return StageChoice(choice.stage, choice.folder,
-                       f"{choice.reason}; the run was scored on {split}, not dev, so no stage is chosen by score")
+                       f"{choice.reason}; the run has no dev score of every stage (scored on {split}), so none is "
+                       "chosen by score")
 
 
 def resolve_model(model: str | Path) -> tuple[str, StageChoice | None]:
