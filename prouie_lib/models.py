@@ -16,10 +16,13 @@ Float32 on CPU, bfloat16 on CUDA.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +214,21 @@ def check_backbone(spec: str | Path, *, field: str = "model.backbone", file: str
     raise AssertionError("unreachable")
 
 
+# Deprecations inside the libraries, not in the kit's calls: peft and trl read `is_gradient_checkpointing` (renamed
+# in transformers 5) and pass `past_key_values` through their forward/generate wrappers (renamed `cache`). They are
+# the libraries' to fix; exactly these messages are silenced where the kit calls into them.
+LIBRARY_DEPRECATIONS = ("`is_gradient_checkpointing` is deprecated", "`past_key_values` is deprecated")
+
+
+@contextlib.contextmanager
+def quiet_library_deprecations() -> Iterator[None]:
+    """Silence exactly :data:`LIBRARY_DEPRECATIONS` (FutureWarning) inside the block."""
+    with warnings.catch_warnings():
+        for message in LIBRARY_DEPRECATIONS:
+            warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+        yield
+
+
 def load_backbone(spec: str | Path = DEFAULT_BACKBONE, *, dtype=None, device: str | None = None):
     """Return ``(model, tokenizer)`` for a spec; adapters of a model chain are merged in order.
 
@@ -237,8 +255,9 @@ def load_backbone(spec: str | Path = DEFAULT_BACKBONE, *, dtype=None, device: st
     if adapters:
         from peft import PeftModel
 
-        for adapter in adapters:
-            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        with quiet_library_deprecations():
+            for adapter in adapters:
+                model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     model.to(device)
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id

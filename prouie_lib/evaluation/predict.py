@@ -68,6 +68,7 @@ def _generate_batches(model, tokenizer, prompts: Sequence[str], batches: list[li
     import torch
 
     from prouie_lib.evaluation.prefix_cache import generate_batch
+    from prouie_lib.models import quiet_library_deprecations
 
     results: list[list[str]] = []
     old_side = tokenizer.padding_side
@@ -78,7 +79,7 @@ def _generate_batches(model, tokenizer, prompts: Sequence[str], batches: list[li
         bar = tqdm(total=sum(len(b) for b in batches), desc=desc, disable=not progress, unit="ex")
         for idx in batches:
             batch_prompts = [prompts[i] for i in idx]
-            with torch.inference_mode():
+            with torch.inference_mode(), quiet_library_deprecations():
                 new_ids = None
                 if reuse_prefix:
                     ids = tokenizer(batch_prompts, add_special_tokens=False)["input_ids"]

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from collections.abc import Hashable, Sequence
 from typing import Protocol
 
@@ -28,13 +27,10 @@ class Backend(Protocol):
 
 
 def load_model(spec: str, *, device: str | None = None):
-    """``(model, tokenizer)`` as :func:`prouie_lib.models.load_backbone` loads them, without the FutureWarning that
-    merging a LoRA adapter prints (peft reads ``is_gradient_checkpointing``, renamed in transformers 5)."""
+    """``(model, tokenizer)`` as :func:`prouie_lib.models.load_backbone` loads them."""
     from prouie_lib.models import load_backbone
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-        return load_backbone(spec, device=device)
+    return load_backbone(spec, device=device)
 
 
 class TransformersBackend:

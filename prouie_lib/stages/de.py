@@ -17,7 +17,6 @@ import json
 import random
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from transformers import TrainerCallback
 
 from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig
+from prouie_lib.models import quiet_library_deprecations
 from prouie_lib.schema import Record
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
@@ -237,9 +237,6 @@ def train_de(run: StageRun) -> Trained:
         if probe:
             callbacks.insert(1, ProbeCallback(config, probe, probe_path, de.probe_every))
     use_compact_lm_head(de.trainer.compact_lm_head)
-    # trl 1.16 reads `model.is_gradient_checkpointing` around generation (transformers 5 renamed it): that
-    # deprecation is trl's to fix, so exactly that message is filtered.
-    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
     callbacks += tracking_callbacks(config.report_to, stage_dir / rundir.TRACKING)
 
     # GRPO: trl's trainer with a fresh LoRA (peft_config) or full fine-tuning, stopping resumably on a signal.
@@ -249,7 +246,8 @@ def train_de(run: StageRun) -> Trained:
         callbacks=callbacks, trace_path=trace_path, reward_name=de.reward,
     )
     train_start = time.perf_counter()
-    with quiet_tied_lm_head(trainer.model), training_loop(stage_dir / rundir.CHECKPOINTS):
+    with (quiet_tied_lm_head(trainer.model), training_loop(stage_dir / rundir.CHECKPOINTS),
+          quiet_library_deprecations()):  # trl reads `is_gradient_checkpointing` around its generation
         trainer.train(resume_from_checkpoint=checkpoint)
     loop_seconds = time.perf_counter() - train_start
     model = trainer.model if keep_best is None else keep_best.restore(trainer.model, trainer.state.global_step)

@@ -18,7 +18,7 @@ from typing import Any
 
 from prouie_lib import distributed
 from prouie_lib.config import RunConfig, TrainerConfig
-from prouie_lib.models import read_model_chain, write_model_chain
+from prouie_lib.models import quiet_library_deprecations, read_model_chain, write_model_chain
 from prouie_lib.rundir import BEST, CHECKPOINTS, MODEL, PHASES_DIR, TRACKING
 from prouie_lib.stages.atomic_io import write_json
 from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
@@ -160,7 +160,7 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
         if distributed.is_main():
             print(f"prouie: {phase_dir.parent.parent.name}: resuming from "
                   f"{checkpoint or 'the start (no complete checkpoint)'}", file=sys.stderr, flush=True)
-    with quiet_tied_lm_head(trainer.model), training_loop(phase_dir / CHECKPOINTS):
+    with quiet_tied_lm_head(trainer.model), training_loop(phase_dir / CHECKPOINTS), quiet_library_deprecations():
         trainer.train(resume_from_checkpoint=checkpoint)
     model = trainer.model
     if keep_best is not None:
