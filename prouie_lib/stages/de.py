@@ -240,11 +240,12 @@ def train_de(run: StageRun) -> Trained:
     callbacks += tracking_callbacks(config.report_to, stage_dir / rundir.TRACKING)
 
     # GRPO: trl's trainer with a fresh LoRA (peft_config) or full fine-tuning, stopping resumably on a signal.
-    trainer = TracingGRPOTrainer(
-        model=run.model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / rundir.CHECKPOINTS),
-        train_dataset=Dataset.from_list(rows), processing_class=run.tokenizer, peft_config=lora_config(config),
-        callbacks=callbacks, trace_path=trace_path, reward_name=de.reward,
-    )
+    with quiet_library_deprecations():  # trl wraps the model in the LoRA adapter (peft_config)
+        trainer = TracingGRPOTrainer(
+            model=run.model, reward_funcs=reward_funcs, args=grpo_config(config, stage_dir / rundir.CHECKPOINTS),
+            train_dataset=Dataset.from_list(rows), processing_class=run.tokenizer, peft_config=lora_config(config),
+            callbacks=callbacks, trace_path=trace_path, reward_name=de.reward,
+        )
     train_start = time.perf_counter()
     with (quiet_tied_lm_head(trainer.model), training_loop(stage_dir / rundir.CHECKPOINTS),
           quiet_library_deprecations()):  # trl reads `is_gradient_checkpointing` around its generation

@@ -34,7 +34,8 @@ def attach_lora(model, config: RunConfig):
         return model
     from peft import get_peft_model
 
-    return get_peft_model(model, peft_cfg)
+    with quiet_library_deprecations():
+        return get_peft_model(model, peft_cfg)
 
 
 def save_weights(model, folder: Path) -> Path:
