@@ -75,6 +75,16 @@ def test_pipeline_over_two_seeds_writes_each_seed_and_the_aggregate(tmp_path, re
         for name, entry in summary["scores"]["sft"].items():
             metric = entry["metric"]
             assert entry["per_seed"][str(seed)] == independent["datasets"][name]["metrics"][metric]["f1"]
+    # The figure of notebooks 00/06: one panel per dataset, each seed a dot beside the mean per stage.
+    from prouie_lib.analysis.seeds_report import plot_seed_scores
+
+    fig = plot_seed_scores(config.run_dir)
+    assert len(fig.axes) == len(summary["scores"]["sft"])
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert sum(len(c.get_offsets()) for c in dots) == 2 * 3  # 2 seeds × 3 stages
+    assert "one seed" in plot_seed_scores(seed_dirs(config.run_dir)[3]).axes[0].texts[0].get_text()
     # Resumable seed by seed: a second call finds every stage of both seeds done.
     messages: list[str] = []
     run_pipeline(config, progress=messages.append)

@@ -108,3 +108,45 @@ def write_seeds_report(run_dir: Path, stages: list[str], name: str, protocol: st
     path = Path(run_dir) / rundir.REPORT
     write_text_atomic(path, seeds_report_markdown(summary, name))
     return path
+
+
+def plot_seed_scores(run_dir: Path):
+    """One panel per dataset: every seed's headline F1 as dots beside the mean over seeds and its 95%
+    hierarchical interval, per stage (from ``seeds.json``); a note for a run without seeds."""
+    import json
+
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from prouie_lib.analysis.plots import empty_figure
+
+    path = Path(run_dir) / rundir.SEEDS_SUMMARY
+    if not path.exists():
+        return empty_figure(f"{Path(run_dir).name}: one seed (no {rundir.SEEDS_SUMMARY}); "
+                            "run with seeds: [...] for this figure")
+    summary = json.loads(path.read_text())
+    stages = [s for s in summary["stages"] if s in summary["scores"]]
+    datasets = sorted({d for s in stages for d in summary["scores"][s]})
+    if not datasets:
+        return empty_figure("no seed has finished a stage yet")
+    fig = Figure(figsize=(max(4.5, 3.2 * len(datasets)), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(datasets), squeeze=False)[0]
+    x = np.arange(len(stages))
+    for ax, name in zip(axes, datasets, strict=True):
+        for i, stage in enumerate(stages):
+            entry = summary["scores"][stage].get(name)
+            if entry is None:
+                continue
+            seeds = list(entry["per_seed"].values())
+            ax.scatter(np.full(len(seeds), i - 0.12), seeds, s=14, color="grey", alpha=0.8,
+                       label="one seed" if i == 0 else None)
+            low, high = entry["ci"]
+            ax.errorbar(i + 0.12, entry["mean"], yerr=[[entry["mean"] - low], [high - entry["mean"]]], fmt="o",
+                        color="C0", capsize=3, label="mean, 95% CI" if i == 0 else None)
+        ax.set_xticks(x, [stage_label(s) for s in stages], rotation=20, fontsize=8)
+        ax.set_title(f"{name} ({summary['scores'][stages[0]].get(name, {}).get('metric', '')})", fontsize=9)
+        ax.set_ylabel("F1 (%)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{len(summary['seeds'])} seeds: each seed's F1 beside the mean", fontsize=10)
+    return fig
