@@ -75,3 +75,13 @@ def test_bad_keep_best_settings_fail_with_the_field_named(repo_root):
         load_config(repo_root / "configs" / "tiny.yaml", {"sa.handover": "resume"})
     with pytest.raises(ConfigError, match="keep_best"):
         load_config(repo_root / "configs" / "tiny.yaml", {"sft.trainer": {"keep_best": "test"}})
+
+
+def test_notebook_04_figure_shows_the_checks_and_the_probe(kept_run):
+    from prouie_lib.analysis.stage_progress import load_dev_checks, load_probe, plot_dev_checks
+
+    checks = load_dev_checks(kept_run.run_dir)
+    assert list(checks["step"]) == [0, 1, 2] and list(checks["chosen"]) == [True, False, False]
+    fig = plot_dev_checks(checks, load_probe(kept_run.run_dir))
+    assert len(fig.axes) == 2  # the dev score and, on a twin axis, the probe's share of changed outputs
+    assert list(fig.axes[0].lines[0].get_xdata()) == [0, 1, 2]

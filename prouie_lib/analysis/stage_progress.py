@@ -3,7 +3,9 @@
 - ``cm/phase_scores.json``: after each curriculum phase, the headline F1 of every task seen so far on the dev
   head → :func:`load_phase_scores`, :func:`plot_phase_f1`;
 - ``de/probe.jsonl``: the share of a fixed probe set whose greedy output differs from step 0 →
-  :func:`load_probe`, :func:`plot_probe`.
+  :func:`load_probe`, :func:`plot_probe`;
+- ``<stage>/keep_best.json`` (``trainer.keep_best: dev``): the dev score of each check → :func:`load_dev_checks`,
+  and beside the probe, :func:`plot_dev_checks` (what DE's ``beta`` and learning rate are chosen by on dev).
 """
 
 from __future__ import annotations
@@ -71,4 +73,35 @@ def plot_probe(probe: pd.DataFrame) -> Figure:
     ax.set_ylim(-3, 103)
     finish_de_step_axes(ax, ylabel=f"% of {int(probe['n'].iloc[0])} probe outputs",
                         title="DE: did GRPO move the greedy outputs?")
+    return fig
+
+
+def load_dev_checks(run_dir: str | Path, stage: str = "de") -> pd.DataFrame:
+    """One row per keep-best check of a stage: ``step``, ``dev_f1`` (macro headline F1 on the dev head), ``chosen``."""
+    path = Path(run_dir) / stage / rundir.KEEP_BEST
+    kept = json.loads(path.read_text()) if path.exists() else {"checks": []}
+    chosen = kept.get("chosen_step", kept.get("best_step"))
+    rows = [{"step": c["step"], "dev_f1": c["dev_f1"], "chosen": c["step"] == chosen} for c in kept["checks"]]
+    return pd.DataFrame(rows, columns=["step", "dev_f1", "chosen"])
+
+
+def plot_dev_checks(checks: pd.DataFrame, probe: pd.DataFrame) -> Figure:
+    """DE's dev macro F1 at each keep-best check (the chosen one ringed) and the probe's share of changed outputs."""
+    if checks.empty and probe.empty:
+        return empty_figure("no dev checks (de.trainer.keep_best: dev) and no probe")
+    fig = Figure(figsize=(6.4, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    if not checks.empty:
+        ax.plot(checks["step"], checks["dev_f1"], marker="o", color="C0", label="dev macro F1 (keep-best check)")
+        best = checks[checks["chosen"]]
+        ax.scatter(best["step"], best["dev_f1"], s=120, facecolors="none", edgecolors="C3", label="kept")
+    if not probe.empty:
+        share = ax.twinx()
+        share.plot(probe["step"], 100 * probe["changed_vs_start"], marker=".", linestyle="--", color="C1",
+                   label="probe outputs changed (%)")
+        share.set_ylim(-3, 103)
+        share.set_ylabel("% of probe outputs changed")
+        share.legend(fontsize=8, loc="lower right")
+    finish_de_step_axes(ax, ylabel="dev F1 (%)", title="DE on dev: score per check, probe movement",
+                        legend=not checks.empty)
     return fig
