@@ -51,17 +51,8 @@ def world_size() -> int:
     return state().num_processes if launched() else 1
 
 
-def rank() -> int:
-    return state().process_index if launched() else 0
-
-
 def is_main() -> bool:
     return state().is_main_process if launched() else True
-
-
-def barrier() -> None:
-    if launched():
-        state().wait_for_everyone()
 
 
 class RankError(RuntimeError):
@@ -91,6 +82,13 @@ def on_main(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     return value
 
 
+def save_on_main(model, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """:func:`on_main` for writing a model's weights: every process takes part in gathering them
+    (:func:`full_weights`), the main process alone writes."""
+    with full_weights(model):
+        return on_main(fn, *args, **kwargs)
+
+
 def _picklable(err: BaseException) -> BaseException:
     try:
         pickle.loads(pickle.dumps(err))
@@ -104,7 +102,7 @@ def shard_map(items: Sequence[T], fn: Callable[[list[T]], list[R]]) -> list[R]:
 
     ``fn`` takes a list of items and returns one result per item. With one process it is called once on everything.
     """
-    if not launched() or world_size() == 1:
+    if not launched():
         return list(fn(list(items)))
     from accelerate.utils import gather_object
 
@@ -125,7 +123,7 @@ def shard_map(items: Sequence[T], fn: Callable[[list[T]], list[R]]) -> list[R]:
 
 def gather_lists(local: list[T]) -> list[T]:
     """Every process's list, concatenated in rank order, on every process (one process: the list itself)."""
-    if not launched() or world_size() == 1:
+    if not launched():
         return list(local)
     from accelerate.utils import gather_object
 
@@ -134,7 +132,7 @@ def gather_lists(local: list[T]) -> list[T]:
 
 def any_rank(flag: bool) -> bool:
     """True on every process when ``flag`` is true on any process (a max all-reduce; one process: ``flag``)."""
-    if not launched() or world_size() == 1:
+    if not launched():
         return bool(flag)
     import torch
     import torch.distributed as dist

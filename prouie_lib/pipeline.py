@@ -30,13 +30,13 @@ def run_pipeline(config: RunConfig, *, fresh: bool = False, rerun_from: str | No
     from prouie_lib.stages.interrupts import graceful_interrupts
 
     preflight(config, source=source)
+    if not distributed.is_main():
+        progress = _silent  # one voice per run (prouie_lib.distributed)
     if config.seeds:
         return run_seeds(config, fresh=fresh, rerun_from=rerun_from, progress=progress, source=source)
     if rerun_from is not None and rerun_from not in config.stages:
         raise ConfigError(f"--rerun-from {rerun_from}: not one of the configured stages {list(config.stages)}",
                           file=source, field="stages")
-    if not distributed.is_main():
-        progress = _silent  # one voice per run (prouie_lib.distributed)
     # The main process alone deletes and checks; the others wait and stop with the same error if it fails.
     distributed.on_main(_clear_and_check, config, fresh, rerun_from, progress)
     with graceful_interrupts():
@@ -91,8 +91,8 @@ def run_seeds(config: RunConfig, *, fresh: bool = False, rerun_from: str | None 
     distributed.on_main(lambda: (config.run_dir.mkdir(parents=True, exist_ok=True),
                                  save_config(config, config.run_dir / RUN_CONFIG)))
     for seed in config.seeds or []:
-        if distributed.is_main():
-            progress(f"[pipeline] seed {seed}: {seed_config(config, seed).run_dir}")
-        run_pipeline(seed_config(config, seed), rerun_from=rerun_from, progress=progress, source=source)
+        one = seed_config(config, seed)
+        progress(f"[pipeline] seed {seed}: {one.run_dir}")
+        run_pipeline(one, rerun_from=rerun_from, progress=progress, source=source)
     return distributed.on_main(write_seeds_report, config.run_dir, list(config.stages), config.name,
                                config.eval.protocol)

@@ -37,6 +37,7 @@ from prouie_lib.evaluation.protocols import KIT_EXTENSION, Prediction, Protocol,
 from prouie_lib.formats import get_format
 from prouie_lib.formats.units import merge_structures
 from prouie_lib.schema import (
+    HEADLINE_METRIC,
     STRUCTURE_FIELDS,
     TASK_FIELD,
     TASKS,
@@ -77,6 +78,14 @@ def prediction_line(record: Record, completion: str | Sequence[str], fmt: str,
         completion = list(completion)
     return {"id": record["id"], "completion": completion, "format": target.name, "well_formed": well_formed,
             "entities": structure["entities"], "relations": structure["relations"], "events": structure["events"]}
+
+
+def headline_macro_f1(scores: Mapping[str, Any]) -> float | None:
+    """Mean over datasets of each dataset's headline F1 in a :func:`score_predictions` result (or a stage's
+    ``scores.json``); None without a dataset that has its headline metric."""
+    f1s = [entry["metrics"][HEADLINE_METRIC[entry["task"]]]["f1"] for entry in (scores.get("datasets") or {}).values()
+           if HEADLINE_METRIC.get(entry.get("task")) in (entry.get("metrics") or {})]
+    return sum(f1s) / len(f1s) if f1s else None
 
 
 def score_predictions(gold_records: Iterable[Record], pred_lines: Iterable[Mapping[str, Any]],

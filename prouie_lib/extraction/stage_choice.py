@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prouie_lib import rundir
-from prouie_lib.schema import HEADLINE_METRIC
+from prouie_lib.evaluation.score import headline_macro_f1
 
 CONTROL = "sft"
 
@@ -42,13 +42,6 @@ def is_run_folder(path: str | Path) -> bool:
 
 def finished_stages(run_dir: str | Path) -> list[str]:
     return [stage for stage in rundir.STAGES if rundir.stage_done(Path(run_dir) / stage)]
-
-
-def macro_f1(scores: dict) -> float | None:
-    """Mean headline F1 over the datasets of a ``scores.json`` (None without datasets)."""
-    f1s = [entry["metrics"][HEADLINE_METRIC[entry["task"]]]["f1"] for entry in (scores.get("datasets") or {}).values()
-           if HEADLINE_METRIC.get(entry.get("task")) in (entry.get("metrics") or {})]
-    return sum(f1s) / len(f1s) if f1s else None
 
 
 def eval_split(run_dir: str | Path) -> str:
@@ -103,7 +96,7 @@ def choose_stage(run_dir: str | Path) -> StageChoice:
     split, done = eval_split(run_dir), finished_stages(run_dir)
     if split == "dev":
         scored = [(score, stage) for stage in done
-                  if (score := macro_f1(json.loads((run_dir / stage / rundir.SCORES).read_text()))) is not None]
+                  if (score := headline_macro_f1(json.loads((run_dir / stage / rundir.SCORES).read_text()))) is not None]
         if scored:
             score, stage = _best(scored)
             return StageChoice(stage, run_dir / stage, f"the best dev score of the run (macro F1 {score:.1f})")

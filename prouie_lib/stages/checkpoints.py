@@ -56,6 +56,15 @@ def last_checkpoint(output_dir: Path, *, warn: bool = True) -> str | None:
     return None
 
 
+def announce_resume(stage: str, checkpoint: str | None) -> None:
+    """Say on stderr (the main process only) which checkpoint a resumed stage continues from."""
+    from prouie_lib.distributed import is_main
+
+    if is_main():
+        print(f"prouie: {stage}: resuming from {checkpoint or 'the start (no complete checkpoint)'}",
+              file=sys.stderr, flush=True)
+
+
 def checkpoint_step(checkpoint: str | Path | None) -> int:
     return int(Path(checkpoint).name[len(CHECKPOINT_PREFIX):]) if checkpoint else 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,12 @@ from prouie_lib.config import RunConfig
 from prouie_lib.models import quiet_library_deprecations
 from prouie_lib.schema import Record
 from prouie_lib.stages.atomic_io import write_json
-from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
+from prouie_lib.stages.checkpoints import (
+    announce_resume,
+    checkpoint_step,
+    last_checkpoint,
+    quiet_tied_lm_head,
+)
 from prouie_lib.stages.interrupts import KillAfterStepCallback, StopOnSignalCallback, training_loop
 from prouie_lib.stages.keep_best import keep_best_callback
 from prouie_lib.stages.skeleton import StageRun, Trained, predict_for_run, run_skeleton
@@ -222,9 +226,8 @@ def train_de(run: StageRun) -> Trained:
                                         stage_dir / rundir.PROBE)
     checkpoint = distributed.on_main(last_checkpoint, stage_dir / rundir.CHECKPOINTS) if run.resume else None
     distributed.on_main(_cut_stage_logs, checkpoint, trace_path, log_path, probe_path)
-    if run.resume and distributed.is_main():
-        print(f"prouie: de: resuming from {checkpoint or 'the start (no complete checkpoint)'}", file=sys.stderr,
-              flush=True)
+    if run.resume:
+        announce_resume("de", checkpoint)
 
     # Callbacks: the streamed log, the probe, keep-best on dev, stop on a signal, the kill test hook, tracking.
     callbacks = [LogHistoryCallback(log_path), StopOnSignalCallback(), KillAfterStepCallback()]

@@ -23,7 +23,7 @@ from transformers import TrainerCallback
 
 from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig, TrainerConfig
-from prouie_lib.schema import HEADLINE_METRIC, Record
+from prouie_lib.schema import Record
 from prouie_lib.stages.atomic_io import write_json
 
 
@@ -35,12 +35,10 @@ def dev_head(config: RunConfig, limit: int) -> list[Record]:
 
 
 def macro_f1(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> float:
-    """Macro over datasets of the headline F1 (what the ablation table reports)."""
-    from prouie_lib.evaluation.score import score_predictions
+    """Macro over datasets of the headline F1 (what the ablation table reports) of ``lines`` on ``records``."""
+    from prouie_lib.evaluation.score import headline_macro_f1, score_predictions
 
-    scores = score_predictions(records, lines, protocol=protocol)
-    values = [d["metrics"][HEADLINE_METRIC[d["task"]]]["f1"] for d in scores["datasets"].values()]
-    return round(sum(values) / len(values), 2) if values else 0.0
+    return round(headline_macro_f1(score_predictions(records, lines, protocol=protocol)) or 0.0, 2)
 
 
 class KeepBestCallback(TrainerCallback):
@@ -76,8 +74,7 @@ class KeepBestCallback(TrainerCallback):
             from prouie_lib.stages.sft_phase import save_weights
 
             self.best = entry
-            with distributed.full_weights(model):
-                distributed.on_main(save_weights, model, self.best_dir)
+            distributed.save_on_main(model, save_weights, model, self.best_dir)
         distributed.on_main(write_json, self.path, self.summary())
 
     def summary(self) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,12 @@ from prouie_lib.config import RunConfig, TrainerConfig
 from prouie_lib.models import quiet_library_deprecations, read_model_chain, write_model_chain
 from prouie_lib.rundir import BEST, CHECKPOINTS, MODEL, PHASES_DIR, TRACKING
 from prouie_lib.stages.atomic_io import write_json
-from prouie_lib.stages.checkpoints import checkpoint_step, last_checkpoint, quiet_tied_lm_head
+from prouie_lib.stages.checkpoints import (
+    announce_resume,
+    checkpoint_step,
+    last_checkpoint,
+    quiet_tied_lm_head,
+)
 from prouie_lib.stages.interrupts import KillAfterStepCallback, StopOnSignalCallback, training_loop
 from prouie_lib.stages.training_args import lora_config, sft_config, tracking_callbacks
 from prouie_lib.stages.training_log import LogHistoryCallback, truncate_log
@@ -74,8 +78,7 @@ def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str, save_
             adapter = save_weights(model, model_dir / "adapter")
             write_model_chain(model_dir, chain["base"], chain["adapters"] + [str(adapter)])
 
-        with distributed.full_weights(model):
-            distributed.on_main(save_adapter)
+        distributed.save_on_main(model, save_adapter)
         return model_dir
     import torch
 
@@ -88,8 +91,7 @@ def finish_stage_model(model, tokenizer, stage_dir: Path, input_spec: str, save_
         tokenizer.save_pretrained(str(weights))
         write_model_chain(model_dir, str(weights.resolve()), [])
 
-    with distributed.full_weights(model):
-        distributed.on_main(save_full)
+    distributed.save_on_main(model, save_full)
     model.to(training_dtype)  # with save_dtype: the rounded values, back in the training dtype
     return model_dir
 
@@ -158,9 +160,7 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
         keep_best.resume_at(checkpoint_step(checkpoint))
     if resume:
         distributed.on_main(truncate_log, log_path, step_offset + checkpoint_step(checkpoint))
-        if distributed.is_main():
-            print(f"prouie: {phase_dir.parent.parent.name}: resuming from "
-                  f"{checkpoint or 'the start (no complete checkpoint)'}", file=sys.stderr, flush=True)
+        announce_resume(phase_dir.parent.parent.name, checkpoint)
     with quiet_tied_lm_head(trainer.model), training_loop(phase_dir / CHECKPOINTS), quiet_library_deprecations():
         trainer.train(resume_from_checkpoint=checkpoint)
     model = trainer.model
@@ -177,6 +177,5 @@ def train_phase(model, tokenizer, rows: list[dict[str, Any]], trainer_cfg: Train
         save_weights(model, phase_dir / "weights")
         write_json(state_file, state)  # atomic, after the weights: its presence marks the phase finished
 
-    with distributed.full_weights(model):
-        distributed.on_main(save_phase)
+    distributed.save_on_main(model, save_phase)
     return model, state["steps"], history

@@ -75,8 +75,7 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     if train is None:  # nothing to train (the base stage): its model is the input model
         distributed.on_main(write_model_chain, stage_dir / MODEL, source, [])
         scores = evaluate_stage(model, tokenizer, config, stage_dir, fmt)
-        distributed.on_main(record_timing, stage_dir, total_seconds=time.time() - start, peak_rss_mb=peak_rss_mb(),
-                            world_size=distributed.world_size())
+        distributed.on_main(record_timing, stage_dir, total_seconds=time.time() - start, peak_rss_mb=peak_rss_mb())
         return scores
 
     # Train: the part that makes each stage what it is.
@@ -179,18 +178,12 @@ def predict_for_run(model, tokenizer, config: RunConfig, records: Sequence[Recor
 
 def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: str) -> dict[str, Any]:
     """Predict the configured eval split, write predictions.jsonl + scores.json, return the scores."""
-    from prouie_lib.evaluation.score import score_predictions
-
     gold = load_split(config, config.eval.split, limit_per_dataset=config.eval.limit_per_dataset, head=True)
     distributed.on_main(_write_gold, gold, config.run_dir / gold_file(config.eval.split))
     start = time.time()
     lines = predict_for_run(model, tokenizer, config, gold, fmt)  # shared between the processes, gathered on all
     elapsed = time.time() - start
-    scores = score_predictions(gold, lines, protocol=config.eval.protocol)
-    scores["predict_seconds"] = round(elapsed, 2)
-    scores["format"] = fmt
-    distributed.on_main(_write_stage_eval, stage_dir, lines, scores)
-    return scores
+    return distributed.on_main(_score_and_write, config, stage_dir, gold, lines, fmt, elapsed)
 
 
 def _write_gold(gold: list[Record], gold_path: Path) -> None:
@@ -201,11 +194,18 @@ def _write_gold(gold: list[Record], gold_path: Path) -> None:
     os.replace(tmp, gold_path)
 
 
-def _write_stage_eval(stage_dir: Path, lines: list[dict], scores: dict[str, Any]) -> None:
+def _score_and_write(config: RunConfig, stage_dir: Path, gold: list[Record], lines: list[dict], fmt: str,
+                     elapsed: float) -> dict[str, Any]:
+    """Score the predictions, write predictions.jsonl and then scores.json (the main process's part)."""
     from prouie_lib.evaluation.predict import write_predictions
+    from prouie_lib.evaluation.score import score_predictions
 
+    scores = score_predictions(gold, lines, protocol=config.eval.protocol)
+    scores["predict_seconds"] = round(elapsed, 2)
+    scores["format"] = fmt
     write_predictions(lines, stage_dir / PREDICTIONS)
     write_json(stage_dir / SCORES, scores)  # last: scores.json + model/ mark the stage done (rundir.stage_done)
+    return scores
 
 
 def record_timing(stage_dir: Path, **seconds: float) -> None:
