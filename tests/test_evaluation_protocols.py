@@ -384,6 +384,16 @@ def test_iepile_json_the_decoder_rejects_predicts_nothing():
     assert scores(gold, lines, "iepile", "J")["ner"]["f1"] == 100
 
 
+def test_iepile_skips_a_bare_string_value_even_when_the_parsed_structure_has_it():
+    # IEPile's extracter: type(values) != list -> continue; the line's parsed structure is not used
+    gold = [rec("s1", "S", "NER", "x", NER_LABELS, entities=[entity("x", "person")])]
+    lines = [{"id": "s1", "completion": '{"person": "x"}', "format": "complete",
+              "entities": [entity("x", "person")]}]
+    got = score_predictions(gold, lines, "iepile")["datasets"]["S"]
+    assert got["metrics"]["ner"] == {"p": 0.0, "r": 0.0, "f1": 0.0, "source": "peer"}
+    assert scores(gold, lines, "prouie", "S")["ner"]["f1"] == 100
+
+
 def test_uie_strict_keeps_types_boundary_does_not():
     gold = re_gold()[:1]
     lines = gold_lines(gold)

@@ -1,5 +1,11 @@
 """Scoring protocols: how units are normalized, counted and turned into P/R/F1.
 
+:class:`Protocol` owns the scoring walk of one instance (a record, or records pooled by
+:meth:`~Protocol.group_key`), :meth:`~Protocol.count_instance`: gold and predicted structures → units per
+metric → counts; over a dataset, :meth:`~Protocol.metric_scores` sums the counts and turns them into P/R/F1.
+Each protocol below overrides only the steps its rules change. :mod:`~prouie_lib.evaluation.score` reads the
+inputs and walks the datasets and records.
+
 ``prouie`` is our default. ``instructuie``, ``iepile`` and ``uie`` reproduce the peers' evaluators as
 documented in ``../shared/reference/landscape.md`` §2 (InstructUIE ``src/evaluation/evaluator.py``, IEPile
 ``ie2instruction/eval_func.py`` + ``eval/metric``, UIE ``uie/extraction/scorer.py``), so our numbers can be put
@@ -26,7 +32,7 @@ de-duplication and JSON extraction) are in :mod:`~prouie_lib.evaluation.peer_rul
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +42,7 @@ from prouie_lib.evaluation.metrics import (
     count_multiset,
     count_set,
     metric_units,
+    predicted_spans,
     prf,
     prf_iepile,
 )
@@ -47,12 +54,26 @@ from prouie_lib.evaluation.peer_rules import (
     unique_by,
 )
 from prouie_lib.formats import FORMATS, CompleteFormat
-from prouie_lib.schema import NA_RELATION_TYPES, Record, Structure, empty_structure, normalize_text
+from prouie_lib.schema import (
+    NA_RELATION_TYPES,
+    TASK_FIELD,
+    Record,
+    Structure,
+    empty_structure,
+    normalize_text,
+)
 
 
 def drop_na_relations(structure: Structure) -> Structure:
     out = dict(structure)
     out["relations"] = [r for r in structure.get("relations") or [] if r["type"] not in NA_RELATION_TYPES]
+    return out
+
+
+def task_part(structure: Mapping[str, Any], task: str) -> Structure:
+    """The part of ``structure`` that ``task`` scores (its entities, relations or events); the rest empty."""
+    out = empty_structure()
+    out[TASK_FIELD[task]] = list(structure.get(TASK_FIELD[task]) or [])
     return out
 
 
@@ -66,15 +87,59 @@ class Prediction:
     line: Mapping[str, Any] | None = None
 
 
+@dataclass
+class InstanceCounts:
+    """One scored instance: unit counts per metric, and how many predicted spans were checked against the
+    text and how many of them were not found there (the hallucination rate's parts)."""
+
+    counts: dict[str, Counts]
+    spans: int = 0
+    hallucinated: int = 0
+
+
 KIT, PEER, KIT_EXTENSION = "kit", "peer", "kit extension"
 
 
 class Protocol:
-    """Base: prouie-style units from :func:`metric_units`, NA relations dropped on both sides."""
+    """Base: prouie-style units from :func:`metric_units`, NA relations dropped on both sides, set counting.
+
+    The walk: :meth:`count_instance` (:meth:`gold_structure`, :meth:`pred_structure` → :meth:`units` →
+    :meth:`count`, plus :meth:`span_in_text`) per instance of :meth:`instances`, then :meth:`metric_scores`
+    (:meth:`scores`) per dataset.
+    """
 
     name = "base"
     # task -> the metrics the peer's own evaluator computes (None: the kit's own protocol)
     peer_metrics: dict[str, frozenset[str]] | None = None
+
+    # ---- the walk ------------------------------------------------------------------------------------------
+
+    def instances(self, records: Sequence[Record]) -> list[list[Record]]:
+        """A dataset's records grouped into scored instances by :meth:`group_key`, in first-seen order."""
+        groups: dict[Hashable, list[Record]] = {}
+        for record in records:
+            groups.setdefault(self.group_key(record), []).append(record)
+        return list(groups.values())
+
+    def count_instance(self, task: str, records: Sequence[Record],
+                       predictions: Sequence[Prediction]) -> InstanceCounts:
+        """Count one instance: the first record's gold against the pooled predictions of its ``records``
+        (one prediction per record, in order)."""
+        gold = self.gold_structure(task_part(records[0], task))
+        preds = [self.pred_structure(prediction, task) for prediction in predictions]
+        counts = {metric: self.count(self.units(metric, gold),
+                                     [unit for pred in preds for unit in self.units(metric, pred)])
+                  for metric in self.metrics(task)}
+        spans = [(span, record["text"]) for pred, record in zip(preds, records, strict=True)
+                 for span in predicted_spans(pred, task)]
+        return InstanceCounts(counts, len(spans), sum(not self.span_in_text(span, text) for span, text in spans))
+
+    def metric_scores(self, task: str, instances: Mapping[str, Sequence[Counts]]) -> dict[str, dict[str, Any]]:
+        """Per metric: P/R/F1 of its instances' summed counts (micro over the dataset) and its source."""
+        return {metric: {**self.scores(sum(counts, Counts())), "source": self.metric_source(metric, task)}
+                for metric, counts in instances.items()}
+
+    # ---- the steps, overridden by each protocol ------------------------------------------------------------
 
     def metrics(self, task: str) -> tuple[str, ...]:
         return METRICS_BY_TASK[task]
