@@ -89,3 +89,25 @@ def test_pipeline_over_two_seeds_writes_each_seed_and_the_aggregate(tmp_path, re
     messages: list[str] = []
     run_pipeline(config, progress=messages.append)
     assert sum("done already" in m for m in messages) == 6
+    # Kept in the repository seed by seed (scripts/archive_run.py): no weights and no gold in the archive; the
+    # aggregate recomputed from the archived seeds alone (gold rebuilt from the datasets) equals the run's own,
+    # and re-scoring every archived prediction file agrees until one completion is changed.
+    from prouie_lib.analysis.archive import aggregate_archive, archive_run, check_archive
+
+    archive = tmp_path / "archive" / config.name
+    for folder in seed_dirs(config.run_dir).values():
+        archive_run(folder, archive / folder.name)
+    (archive / "config.yaml").write_text((config.run_dir / "config.yaml").read_text())
+    kept = {p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()}
+    assert {"seed-3/sft/predictions.jsonl", "seed-4/sa/scores.json", "seed-4/report.md"} <= kept
+    assert not [p for p in kept if "/model/" in p or "gold-" in p or p.endswith(".safetensors")]
+    aggregate_archive(archive)
+    assert json.loads((archive / SEEDS_SUMMARY).read_text()) == summary
+    assert check_archive(archive) == []
+    path = archive / "seed-4" / "sft" / PREDICTIONS
+    lines = path.read_text().splitlines()
+    first, truth = json.loads(lines[0]), read_jsonl(seed_dirs(config.run_dir)[4] / gold_file(config.eval.split))[0]
+    assert first["id"] == truth["id"]
+    first.update({key: truth[key] for key in ("entities", "relations", "events")}, well_formed=True)  # now right
+    path.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
+    assert any("seed-4/sft/predictions.jsonl" in p for p in check_archive(archive))

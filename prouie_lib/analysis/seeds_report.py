@@ -99,6 +99,42 @@ def seeds_report_markdown(summary: dict[str, Any], name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def verdict_lines(summary: dict[str, Any]) -> list[str]:
+    """Each paired test as a sentence (stage, dataset, verdict and its evidence), the final stage against the
+    control first: what a reader takes away, stated at this budget."""
+    tests = sorted(summary["tests"], key=lambda t: (t["a"] != "sft", t["dataset"]))
+    lines = []
+    for t in tests:
+        what = ("the final stage against the control" if t["a"] == "sft"
+                else f"{stage_label(t['b'])} after {stage_label(t['a'])}")
+        lines.append(f"{t['dataset']} {t['metric']}, {what}: **{t['verdict']}** (Δ {t['delta']:+.1f} F1, 95% CI "
+                     f"[{t['ci'][0]:+.1f}, {t['ci'][1]:+.1f}], p = {t['p']:.3f}, {len(summary['seeds'])} seeds).")
+    return lines
+
+
+def run_notes(run_dir: Path, stages: list[str]) -> list[str]:
+    """How the settings and checkpoints were chosen: the dev runs (``chosen_on_dev``), SA's hand-over and each
+    seed's kept checkpoints; each seed's time."""
+    from prouie_lib.analysis.report import _timing
+    from prouie_lib.analysis.selection_notes import dev_choice_note, handover_note, keep_best_notes
+
+    run_dir = Path(run_dir)
+    lines = []
+    if (run_dir / rundir.RUN_CONFIG).exists():
+        from prouie_lib.config import load_config
+
+        lines.append(dev_choice_note(load_config(run_dir / rundir.RUN_CONFIG)))
+    for seed, folder in rundir.seed_dirs(run_dir).items():
+        handover = handover_note(folder)
+        if handover and len(lines) < 2:
+            lines.append(handover)
+        kept = keep_best_notes(folder, stages)
+        minutes = sum(_timing(folder, stage).get("total_seconds", 0) for stage in stages) / 60
+        lines.append(f"Seed {seed}: {minutes:.0f} min over the stages."
+                     + (" Kept on dev: " + " ".join(kept) if kept else ""))
+    return lines
+
+
 def write_seeds_report(run_dir: Path, stages: list[str], name: str, protocol: str = "prouie") -> Path:
     """Write ``report.md`` and ``seeds.json`` at the top of a run over several seeds; return the report's path."""
     from prouie_lib.stages.atomic_io import write_json, write_text_atomic
@@ -106,7 +142,14 @@ def write_seeds_report(run_dir: Path, stages: list[str], name: str, protocol: st
     summary = aggregate(run_dir, stages, protocol)
     write_json(Path(run_dir) / rundir.SEEDS_SUMMARY, summary)
     path = Path(run_dir) / rundir.REPORT
-    write_text_atomic(path, seeds_report_markdown(summary, name))
+    text = seeds_report_markdown(summary, name)
+    if summary["tests"]:
+        text += "\n## Verdicts (helps / hurts / cannot tell at this budget)\n\n" + "".join(
+            f"- {line}\n" for line in verdict_lines(summary))
+    notes = run_notes(run_dir, stages)
+    if notes:
+        text += "\n## How the settings and checkpoints were chosen\n\n" + "".join(f"- {line}\n" for line in notes)
+    write_text_atomic(path, text)
     return path
 
 

@@ -1,4 +1,5 @@
-"""``prouie eval {score,protocols}``: score predictions against gold data, list the scoring protocols."""
+"""``prouie eval {score,compare,protocols}``: score predictions against gold data, compare two prediction files
+on the same gold (paired bootstrap), list the scoring protocols."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="add a 95%% bootstrap interval to every F1 (N resamples of the records, seed 0)")
     score.add_argument("--json", action="store_true", help="print exactly one JSON object")
     score.set_defaults(func=score_command)
+    compare = ev_sub.add_parser(
+        "compare", help="paired test of two prediction files on the same gold (e.g. two dev runs' stage)",
+        description="F1 of A and B, their difference and its two-sided paired bootstrap p-value (records "
+                    "resampled together, 1,000 resamples, seed 0), per dataset and metric.")
+    compare.add_argument("--gold", required=True, help="gold records, unified JSONL")
+    compare.add_argument("--pred", required=True, nargs=2, metavar=("A", "B"), help="the two prediction files")
+    compare.add_argument("--protocol", default="prouie", choices=PROTOCOL_NAMES, help="scoring protocol")
+    compare.set_defaults(func=compare_command)
     protocols = ev_sub.add_parser("protocols", help="list the scoring protocols and their rules")
     protocols.set_defaults(func=protocols_command)
     ev.set_defaults(func=lambda args: (ev.print_help(), 2)[1])
@@ -41,6 +50,27 @@ def score_command(args: argparse.Namespace) -> int:
     result = score_predictions(read_jsonl(args.gold), read_json_objects(args.pred), protocol=args.protocol,
                                gold_source=str(args.gold), pred_source=str(args.pred), bootstrap=args.bootstrap)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from prouie_lib.data.io import read_json_objects, read_jsonl
+    from prouie_lib.evaluation.bootstrap import paired_p_value
+    from prouie_lib.evaluation.protocols import get_protocol
+    from prouie_lib.evaluation.score import score_with_units
+
+    gold = read_jsonl(args.gold)
+    scored = [score_with_units(gold, read_json_objects(path), args.protocol, gold_source=str(args.gold),
+                               pred_source=str(path)) for path in args.pred]
+    (a, units_a), (b, units_b) = scored
+    print(f"protocol: {args.protocol}\nA: {args.pred[0]}\nB: {args.pred[1]}\n"
+          f"{'dataset':<24} {'n':>6}  {'metric':<16} {'F1 A':>7} {'F1 B':>7} {'B - A':>7} {'p':>6}")
+    for name, entry in a["datasets"].items():
+        for metric, value in entry["metrics"].items():
+            other = b["datasets"][name]["metrics"][metric]["f1"]
+            p = paired_p_value(units_a[name][metric], units_b[name][metric], get_protocol(args.protocol).scores)
+            print(f"{name:<24} {entry['n']:>6}  {metric:<16} {value['f1']:7.2f} {other:7.2f} "
+                  f"{other - value['f1']:+7.2f} {p:6.3f}")
     return 0
 
 
