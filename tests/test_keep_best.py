@@ -39,6 +39,11 @@ def test_every_check_is_recorded_and_the_input_wins_ties(kept_run):
         assert all(c["dev_f1"] == 0.0 for c in kept["checks"])  # a random model: every check ties at 0
         assert kept["chosen_step"] == 0 and kept["fell_back_to_input"]
         assert not (kept_run.stage_dir(stage) / BEST).exists()  # deleted with the checkpoints
+    # DE's input is SA's kept model, already scored on the same dev head: that check is reused, not redone.
+    sa, de = (json.loads((kept_run.stage_dir(s) / KEEP_BEST).read_text()) for s in ("sa", "de"))
+    assert "reused_from" not in sa["checks"][0] and sa["checks"][0]["seconds"] > 0
+    assert de["checks"][0] == {"step": 0, "dev_f1": sa["checks"][sa["chosen_step"]]["dev_f1"], "seconds": 0.0,
+                               "reused_from": "sa"}
 
 
 def test_falling_back_restores_the_input_weights(kept_run):
@@ -85,3 +90,15 @@ def test_notebook_04_figure_shows_the_checks_and_the_probe(kept_run):
     fig = plot_dev_checks(checks, load_probe(kept_run.run_dir))
     assert len(fig.axes) == 2  # the dev score and, on a twin axis, the probe's share of changed outputs
     assert list(fig.axes[0].lines[0].get_xdata()) == [0, 1, 2]
+
+
+def test_the_backbone_is_checked_once_for_cm_and_the_control(tmp_path, repo_root):
+    config = load_config(repo_root / "configs" / "tiny.yaml", {
+        "output_dir": str(tmp_path), "stages": ["cm", "sft"], "cm.format": "streamlined", "cm.curriculum": "mixed",
+        "cm.trainer.max_steps": 2, "cm.trainer.keep_best": "dev", "cm.trainer.keep_best_limit": 2,
+        "sft.budget_steps": 2, "sft.trainer.keep_best": "dev", "sft.trainer.keep_best_limit": 2})
+    run_pipeline(config, progress=lambda message: None)
+    cm, sft = (json.loads((config.stage_dir(s) / KEEP_BEST).read_text()) for s in ("cm", "sft"))
+    assert cm["checks"][0]["seconds"] > 0 and "reused_from" not in cm["checks"][0]
+    assert sft["checks"][0] == {**cm["checks"][0], "seconds": 0.0, "reused_from": "cm"}
+    assert [c["step"] for c in sft["checks"]] == [0, 1, 2]

@@ -8,6 +8,10 @@ weights are loaded back before the stage saves and evaluates its model. The chec
 choice are in ``<stage>/keep_best.json``; their time is part of the stage's time. A resumed stage keeps the checks
 up to its checkpoint and the best weights saved so far.
 
+The input's check is made once per run: when another arm already scored the same model on the same dev head in
+the same format — SA's input is CM's kept model, DE's is SA's, the control's and CM's are both the backbone — its
+number is reused (``"reused_from"`` in the check; greedy generation makes it the number a new check would give).
+
 trl's trainers have ``load_best_model_at_end`` only with an ``eval_dataset`` scored by loss; the kit selects by
 generated F1, so this is a callback (transformers' hook for exactly such additions) instead.
 """
@@ -47,6 +51,7 @@ class KeepBestCallback(TrainerCallback):
     def __init__(self, config: RunConfig, stage_dir: Path, fmt: str, trainer_cfg: TrainerConfig) -> None:
         self.config, self.fmt = config, fmt
         self.every = trainer_cfg.keep_best_every or trainer_cfg.save_steps
+        self.limit = trainer_cfg.keep_best_limit
         self.records = dev_head(config, trainer_cfg.keep_best_limit)
         self.path, self.best_dir = Path(stage_dir) / rundir.KEEP_BEST, Path(stage_dir) / rundir.BEST
         self.checks: list[dict[str, Any]] = []
@@ -60,15 +65,34 @@ class KeepBestCallback(TrainerCallback):
         if self.best is not None and not self.best_dir.is_dir():  # the weights of that check were not kept
             self.checks, self.best = [], None
 
+    def input_check(self) -> dict[str, Any] | None:
+        """This arm's input scored on the same dev head and format by another arm of the run, or None."""
+        stage = self.path.parent.name
+        upstream = rundir.STAGE_INPUT.get(stage)
+        sources = [upstream] if upstream else [s for s, up in rundir.STAGE_INPUT.items() if up is None and s != stage]
+        for source in sources:
+            path = self.path.parent.parent / source / rundir.KEEP_BEST
+            kept = json.loads(path.read_text()) if path.exists() else {}
+            if (kept.get("format"), kept.get("limit"), kept.get("records")) != (self.fmt, self.limit,
+                                                                                len(self.records)):
+                continue
+            step = kept.get("chosen_step") if upstream else 0  # upstream: its kept model; else: the backbone
+            found = next((c for c in kept["checks"] if c["step"] == step), None)
+            if step is not None and found is not None:
+                return {"step": 0, "dev_f1": found["dev_f1"], "seconds": 0.0, "reused_from": source}
+        return None
+
     def _check(self, model, tokenizer, step: int) -> None:
         from prouie_lib.stages.skeleton import predict_for_run
 
         if any(c["step"] == step for c in self.checks):
             return
-        start = time.time()
-        lines = predict_for_run(model, tokenizer, self.config, self.records, self.fmt)  # every process
-        entry = {"step": step, "dev_f1": macro_f1(self.records, lines, self.config.eval.protocol),
-                 "seconds": round(time.time() - start, 2)}
+        entry = self.input_check() if step == 0 else None
+        if entry is None:
+            start = time.time()
+            lines = predict_for_run(model, tokenizer, self.config, self.records, self.fmt)  # every process
+            entry = {"step": step, "dev_f1": macro_f1(self.records, lines, self.config.eval.protocol),
+                     "seconds": round(time.time() - start, 2)}
         self.checks.append(entry)
         if self.best is None or entry["dev_f1"] > self.best["dev_f1"]:
             from prouie_lib.stages.sft_phase import save_weights
@@ -78,7 +102,8 @@ class KeepBestCallback(TrainerCallback):
         distributed.on_main(write_json, self.path, self.summary())
 
     def summary(self) -> dict[str, Any]:
-        return {"split": "dev", "records": len(self.records), "every": self.every, "checks": self.checks,
+        return {"split": "dev", "records": len(self.records), "limit": self.limit, "format": self.fmt,
+                "every": self.every, "checks": self.checks,
                 "best_step": self.best["step"] if self.best else None,
                 "best_dev_f1": self.best["dev_f1"] if self.best else None,
                 "check_seconds": round(sum(c["seconds"] for c in self.checks), 2)}
