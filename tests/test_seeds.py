@@ -92,17 +92,27 @@ def test_pipeline_over_two_seeds_writes_each_seed_and_the_aggregate(tmp_path, re
     # Kept in the repository seed by seed (scripts/archive_run.py): no weights and no gold in the archive; the
     # aggregate recomputed from the archived seeds alone (gold rebuilt from the datasets) equals the run's own,
     # and re-scoring every archived prediction file agrees until one completion is changed.
+    import shutil
+
     from prouie_lib.analysis.archive import aggregate_archive, archive_run, check_archive
 
     archive = tmp_path / "archive" / config.name
-    for folder in seed_dirs(config.run_dir).values():
-        archive_run(folder, archive / folder.name)
+    archive_run(seed_dirs(config.run_dir)[3], archive / "seed-3")
+    # Seed 4 in two sessions: the chain's stages first, the control later; the second archive keeps the first.
+    for part, dropped in (("chain", ["sft"]), ("control", ["base", "sa"])):
+        shutil.copytree(seed_dirs(config.run_dir)[4], tmp_path / part)
+        for stage in dropped:
+            shutil.rmtree(tmp_path / part / stage)
+        archive_run(tmp_path / part, archive / "seed-4")
     (archive / "config.yaml").write_text((config.run_dir / "config.yaml").read_text())
     kept = {p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()}
     assert {"seed-3/sft/predictions.jsonl", "seed-4/sa/scores.json", "seed-4/report.md"} <= kept
     assert not [p for p in kept if "/model/" in p or "gold-" in p or p.endswith(".safetensors")]
+    (archive / "seed-4" / "report.md").write_text("the control's partial report")
     aggregate_archive(archive)
     assert json.loads((archive / SEEDS_SUMMARY).read_text()) == summary
+    assert "| plain SFT (same budget) |" in (archive / "seed-4" / "report.md").read_text()  # rewritten, all arms
+    assert "| +SA |" in (archive / "seed-4" / "report.md").read_text()
     assert check_archive(archive) == []
     path = archive / "seed-4" / "sft" / PREDICTIONS
     lines = path.read_text().splitlines()

@@ -5,9 +5,11 @@ every stage's predictions, scores, logs, timing, keep-best checks and traces. It
 gold files: the gold is rebuilt from the datasets with the archived config (:func:`rebuild_gold`), because the
 datasets are read from ``PROUIE_DATA_ROOT`` and never copied into the repository.
 
-A run over several seeds can take several sessions; each finished seed is archived on its own
-(:func:`archive_run` of ``runs/<name>/seed-<k>``) and :func:`aggregate_archive` recomputes the aggregate report
-over every archived seed. :func:`check_archive` re-scores each archived prediction file independently and lists
+A run over several seeds can take several sessions; each finished seed — or each finished arm of a seed (the
+chain ``cm, sa, de`` in one session, the control ``sft`` in another: ``--set 'stages=[sft]'``) — is archived on
+its own (:func:`archive_run` of ``runs/<name>/seed-<k>``; stage folders merge into what is archived), and
+:func:`aggregate_archive` rewrites each archived seed's report over all its archived stages and recomputes the
+aggregate report over every archived seed. :func:`check_archive` re-scores each archived prediction file independently and lists
 every number that disagrees with the archived ``scores.json`` and ``seeds.json``.
 """
 
@@ -34,13 +36,14 @@ def _archived(path: Path, root: Path) -> bool:
 
 
 def archive_run(run_dir: str | Path, dest: str | Path) -> list[Path]:
-    """Copy the light files of ``run_dir`` (one run, one seed of a run, or a run over seeds) to ``dest``,
-    replacing what ``dest`` held; return the copied paths."""
+    """Copy the light files of ``run_dir`` (one run, one seed of a run, or a run over seeds) to ``dest``; return
+    the copied paths. Each stage folder ``run_dir`` has replaces the archived one; archived stages it lacks stay."""
     run_dir, dest = Path(run_dir), Path(dest)
     if not (run_dir / rundir.RUN_CONFIG).exists():
         raise FileNotFoundError(f"{run_dir}: no {rundir.RUN_CONFIG}; not a run directory")
-    if dest.exists():
-        shutil.rmtree(dest)
+    for item in run_dir.rglob("*"):
+        if item.is_dir() and item.name in rundir.STAGES and (dest / item.relative_to(run_dir)).exists():
+            shutil.rmtree(dest / item.relative_to(run_dir))
     copied = []
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and _archived(p, run_dir)):
         target = dest / path.relative_to(run_dir)
@@ -71,14 +74,33 @@ def _with_gold(folder: Path, mirror: Path, gold: list[dict[str, Any]], split: st
 
     mirror.mkdir(parents=True)
     for item in folder.iterdir():
-        if not item.name.startswith(rundir.SEED_PREFIX):
-            (mirror / item.name).symlink_to(item.resolve(), target_is_directory=item.is_dir())
+        if item.name in rundir.STAGES:
+            (mirror / item.name).symlink_to(item.resolve(), target_is_directory=True)
+        elif item.is_file() and item.name != rundir.REPORT:
+            shutil.copy2(item, mirror / item.name)
     write_jsonl(gold, mirror / rundir.gold_file(split))
+
+
+def _rewrite_seed_report(folder: Path, mirror: Path) -> None:
+    """The seed's ``report.md`` and figures over every archived stage (arms archived in different sessions)."""
+    import dataclasses
+
+    from prouie_lib.analysis.report import write_report
+
+    config = _run_config(folder)
+    present = [s for s in rundir.STAGES if (folder / s / rundir.PREDICTIONS).exists()]
+    config = dataclasses.replace(config, output_dir=str(mirror.parent), name=mirror.name, stages=present)
+    write_report(config)
+    shutil.copy2(mirror / rundir.REPORT, folder / rundir.REPORT)
+    if (mirror / rundir.FIGURES).is_dir():
+        shutil.rmtree(folder / rundir.FIGURES, ignore_errors=True)
+        shutil.copytree(mirror / rundir.FIGURES, folder / rundir.FIGURES)
 
 
 def aggregate_archive(archive: str | Path, stages: list[str] | None = None) -> Path:
     """Recompute ``report.md`` and ``seeds.json`` of an archived run over seeds from every archived
-    ``seed-<k>/`` (gold rebuilt from the datasets); return the report's path."""
+    ``seed-<k>/`` (gold rebuilt from the datasets; every archived stage unless ``stages``), and each seed's own
+    ``report.md``; return the aggregate report's path."""
     from prouie_lib.analysis.seeds_report import write_seeds_report
 
     archive = Path(archive)
@@ -93,7 +115,9 @@ def aggregate_archive(archive: str | Path, stages: list[str] | None = None) -> P
         shutil.copy2(archive / rundir.RUN_CONFIG, mirror / rundir.RUN_CONFIG)
         for seed, folder in seeds.items():
             _with_gold(folder, rundir.seed_dir(mirror, seed), gold, config.eval.split)
-        report = write_seeds_report(mirror, list(stages or config.stages), config.name, config.eval.protocol)
+            _rewrite_seed_report(folder, rundir.seed_dir(mirror, seed))
+        present = [s for s in rundir.STAGES if any((f / s / rundir.PREDICTIONS).exists() for f in seeds.values())]
+        report = write_seeds_report(mirror, list(stages or present), config.name, config.eval.protocol)
         for name in (rundir.REPORT, rundir.SEEDS_SUMMARY):
             shutil.copy2(report.parent / name, archive / name)
     return archive / rundir.REPORT
