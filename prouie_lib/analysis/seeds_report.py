@@ -74,7 +74,7 @@ def aggregate(run_dir: Path, stages: list[str], protocol: str = "prouie", *, res
 def seeds_report_markdown(summary: dict[str, Any], name: str) -> str:
     """The aggregate report as Markdown."""
     seeds = summary["seeds"]
-    lines = [f"# {name}: {len(seeds)} seeds ({', '.join(map(str, seeds))})", "",
+    lines = [f"# {name}: {len(seeds)} seed{'' if len(seeds) == 1 else 's'} ({', '.join(map(str, seeds))})", "",
              f"Protocol `{summary['protocol']}`; F1 in %. Mean over seeds of each seed's F1; 95% interval from a "
              f"{summary['method']}, {summary['resamples']} resamples; ± is the interval's half-width.", ""]
     if not summary["scores"]:
