@@ -103,12 +103,13 @@ def verdict_lines(summary: dict[str, Any]) -> list[str]:
     """Each paired test as a sentence (stage, dataset, verdict and its evidence), the final stage against the
     control first: what a reader takes away, stated at this budget."""
     tests = sorted(summary["tests"], key=lambda t: (t["a"] != "sft", t["dataset"]))
+    n = len(summary["seeds"])
     lines = []
     for t in tests:
         what = ("the final stage against the control" if t["a"] == "sft"
                 else f"{stage_label(t['b'])} after {stage_label(t['a'])}")
         lines.append(f"{t['dataset']} {t['metric']}, {what}: **{t['verdict']}** (Δ {t['delta']:+.1f} F1, 95% CI "
-                     f"[{t['ci'][0]:+.1f}, {t['ci'][1]:+.1f}], p = {t['p']:.3f}, {len(summary['seeds'])} seeds).")
+                     f"[{t['ci'][0]:+.1f}, {t['ci'][1]:+.1f}], p = {t['p']:.3f}, {n} seed{'' if n == 1 else 's'}).")
     return lines
 
 
