@@ -9,8 +9,8 @@ A run over several seeds can take several sessions; each finished seed — or ea
 chain ``cm, sa, de`` in one session, the control ``sft`` in another: ``--set 'stages=[sft]'``) — is archived on
 its own (:func:`archive_run` of ``runs/<name>/seed-<k>``; stage folders merge into what is archived), and
 :func:`aggregate_archive` rewrites each archived seed's report over all its archived stages and recomputes the
-aggregate report over every archived seed. :func:`check_archive` re-scores each archived prediction file independently and lists
-every number that disagrees with the archived ``scores.json`` and ``seeds.json``.
+aggregate report over every archived seed. :func:`check_archive` re-scores each archived prediction file
+independently and lists every number that disagrees with the archived ``scores.json`` and ``seeds.json``.
 """
 
 from __future__ import annotations
@@ -136,9 +136,9 @@ def check_archive(archive: str | Path) -> list[str]:
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     problems: list[str] = []
     checked = 0
+    gold = rebuild_gold(next(iter(folders.values())))  # the seeds of one run share their data and eval sections
     for seed, folder in folders.items():
         config = _run_config(folder)
-        gold = rebuild_gold(folder)
         for stage in rundir.STAGES:
             path = folder / stage / rundir.PREDICTIONS
             if not path.exists():

@@ -125,10 +125,11 @@ def run_notes(run_dir: Path, stages: list[str]) -> list[str]:
         from prouie_lib.config import load_config
 
         lines.append(dev_choice_note(load_config(run_dir / rundir.RUN_CONFIG)))
-    for seed, folder in rundir.seed_dirs(run_dir).items():
-        handover = handover_note(folder)
-        if handover and len(lines) < 2:
-            lines.append(handover)
+    folders = rundir.seed_dirs(run_dir)
+    handover = next((note for note in map(handover_note, folders.values()) if note), "")  # one rule for all seeds
+    if handover:
+        lines.append(handover)
+    for seed, folder in folders.items():
         kept = keep_best_notes(folder, stages)
         minutes = sum(_timing(folder, stage).get("total_seconds", 0) for stage in stages) / 60
         lines.append(f"Seed {seed}: {minutes:.0f} min over the stages."

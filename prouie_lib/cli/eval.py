@@ -63,12 +63,13 @@ def compare_command(args: argparse.Namespace) -> int:
     scored = [score_with_units(gold, read_json_objects(path), args.protocol, gold_source=str(args.gold),
                                pred_source=str(path)) for path in args.pred]
     (a, units_a), (b, units_b) = scored
+    rule = get_protocol(args.protocol).scores
     print(f"protocol: {args.protocol}\nA: {args.pred[0]}\nB: {args.pred[1]}\n"
           f"{'dataset':<24} {'n':>6}  {'metric':<16} {'F1 A':>7} {'F1 B':>7} {'B - A':>7} {'p':>6}")
     for name, entry in a["datasets"].items():
         for metric, value in entry["metrics"].items():
             other = b["datasets"][name]["metrics"][metric]["f1"]
-            p = paired_p_value(units_a[name][metric], units_b[name][metric], get_protocol(args.protocol).scores)
+            p = paired_p_value(units_a[name][metric], units_b[name][metric], rule)
             print(f"{name:<24} {entry['n']:>6}  {metric:<16} {value['f1']:7.2f} {other:7.2f} "
                   f"{other - value['f1']:+7.2f} {p:6.3f}")
     return 0
