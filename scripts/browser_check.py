@@ -164,25 +164,66 @@ def open_and_run_all(page, base: str, token: str, notebook: Path, args: argparse
         page.keyboard.press("Control+b")  # hide the file browser: more room for the outputs
     n_code = page.locator(".jp-CodeCell").count()
     started = time.time()
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).first.click()
-    # Done: every code cell has an execution count, or one failed (Lab stops a run-all at the first error);
-    # and the kernel is idle again.
-    page.wait_for_function(
-        """(n) => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-            const ran = prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-            const failed = [...document.querySelectorAll(
-                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")]
-                .some(o => o.textContent.includes('Traceback'));
-            return (ran || failed) && document.body.innerText.includes('| Idle');
-        }""", arg=n_code, timeout=args.run_timeout * 1000, polling=500)
+    retries = run_all_cells(page, n_code, args)
     seconds = round(time.time() - started, 1)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     tracebacks = [t[-2000:] for t in errors.all_text_contents() if "Traceback" in t or re.search(r"^\w+Error\b", t, re.M)]
     not_run = page.evaluate("""() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
         .filter(p => !/\\[\\d+\\]/.test(p.textContent)).length""")
-    return {"code_cells": n_code, "cells_not_run": not_run, "run_seconds": seconds, "cell_errors": tracebacks}
+    return {"code_cells": n_code, "cells_not_run": not_run, "run_seconds": seconds, "cell_errors": tracebacks,
+            "run_all_retries": retries}
+
+
+# What the page shows of a run-all: each code cell's prompt ("[3]", "[*]" or blank), a traceback in any output,
+# the kernel's status from the status bar, and the text of any open dialog (e.g. "Kernel Restarting").
+RUN_STATE_JS = """() => {
+    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
+    const failed = [...document.querySelectorAll(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")]
+        .some(o => o.textContent.includes('Traceback'));
+    const dialog = document.querySelector('.jp-Dialog');
+    return {prompts, failed, idle: document.body.innerText.includes('| Idle'),
+            dialog: dialog ? dialog.innerText.trim().slice(0, 500) : null};
+}"""
+
+
+class RunAllStalled(TimeoutError):
+    """A notebook's run-all did not finish; the message says where it stood."""
+
+
+def run_all_cells(page, n_code: int, args: argparse.Namespace) -> int:
+    """Run all cells from the Run menu and wait until every code cell ran (or one failed) and the kernel is idle.
+
+    Polls the page instead of one long wait, so that a failure says where the run stood (the cells' prompts, the
+    kernel status, a dialog) instead of only "timeout". A kernel dialog (one that died and restarts) fails at
+    once. When no cell has started ``--start-timeout`` seconds after the menu click, the click did not reach the
+    notebook (a frontend race: nothing ran yet, so nothing is hidden by trying again): it is made once more, and
+    the retry is counted in the result. Returns the number of retries."""
+    retries = 0
+    clicked = time.time()
+    deadline = clicked + args.run_timeout
+    click_run_all(page)
+    while True:
+        page.wait_for_timeout(500)
+        state = page.evaluate(RUN_STATE_JS)
+        ran = len(state["prompts"]) == n_code and all(re.fullmatch(r"\[\d+\]:?", p) for p in state["prompts"])
+        if (ran or state["failed"]) and state["idle"]:
+            return retries
+        if state["dialog"]:
+            raise RunAllStalled(f"a dialog opened during run-all: {state['dialog']!r}; prompts {state['prompts']}")
+        started = any(p not in ("", "[ ]:", "[ ]") for p in state["prompts"])
+        if not started and time.time() - clicked > args.start_timeout and retries == 0:
+            retries += 1
+            clicked = time.time()
+            click_run_all(page)
+        elif time.time() > deadline:
+            raise RunAllStalled(f"run-all unfinished after {args.run_timeout:.0f} s: prompts {state['prompts']}, "
+                                f"kernel idle {state['idle']}, retries {retries}")
+
+
+def click_run_all(page) -> None:
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).first.click()
 
 
 def scroll_to(page, locator) -> None:
@@ -355,6 +396,7 @@ def run_check(args: argparse.Namespace) -> dict:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {}
+    failed = False
     root = Path(tempfile.mkdtemp(prefix="prouie-browser-"))
     port, token = free_port(), secrets.token_hex(16)
     copies = prepare_root(root, [NOTEBOOKS[key] for key in args.only], smoke=not args.full)
@@ -371,7 +413,9 @@ def run_check(args: argparse.Namespace) -> dict:
                         results[key] = CHECKS[key](page, base, token, notebook, out, args)
                     except Exception as error:  # a wait failed: what the page showed, then the next notebook
                         page.screenshot(path=str(out / f"{key}_failure.png"))
-                        results[key] = {"passed": False, "error": f"{type(error).__name__}: {error}"[:2000]}
+                        results[key] = {"passed": False, "error": f"{type(error).__name__}: {error}"[:2000],
+                                        "status_bar": _status_bar(page)}
+                        failed = True
                     finally:
                         page.close()
                         shutdown_kernels(base, token)
@@ -382,10 +426,17 @@ def run_check(args: argparse.Namespace) -> dict:
         stop(lab)
         log = (root / "lab.log").read_text(errors="replace") if (root / "lab.log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)
-    results["lab_log_tail"] = log[-1500:] if args.verbose else None
+    results["lab_log_tail"] = log[-3000:] if args.verbose or failed else None  # a failure always shows it
     results["screenshots"] = sorted(p.name for key in args.only for p in out.glob(f"{key}_*.png"))
     results["passed"] = all(results[key]["passed"] for key in args.only)
     return results
+
+
+def _status_bar(page) -> str | None:
+    try:
+        return page.locator("#jp-main-statusbar").inner_text(timeout=5_000)[:300]
+    except Exception:  # the page itself is gone
+        return None
 
 
 def _number(value: object) -> float | None:
@@ -408,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jupyter", default=None, help="jupyter executable (default: the repo's .venv)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for each page wait")
     parser.add_argument("--run-timeout", type=float, default=600.0, help="seconds for a notebook's run-all")
+    parser.add_argument("--start-timeout", type=float, default=60.0,
+                        help="seconds after Run All Cells by which a first cell must have started (else clicked again)")
     parser.add_argument("--verbose", action="store_true", help="include the end of JupyterLab's log")
     parser.add_argument("--full", action="store_true",
                         help="the notebooks' real mode (SMOKE = False): notebook 00 reads runs/demo after `make demo`")
