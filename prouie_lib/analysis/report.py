@@ -51,18 +51,18 @@ def load_stage_scores(run_dir: Path, stages: list[str], protocol: str = "prouie"
     return out
 
 
-def _rule(protocol: str):
+def protocol_rule(protocol: str):
     from prouie_lib.evaluation.protocols import get_protocol
 
     return get_protocol(protocol).scores
 
 
-def _timing(run_dir: Path, stage: str) -> dict[str, float]:
+def stage_timing(run_dir: Path, stage: str) -> dict[str, float]:
     path = Path(run_dir) / stage / rundir.TIMING
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _headline(entry: dict[str, Any]) -> str:
+def headline_metric(entry: dict[str, Any]) -> str:
     return HEADLINE_METRIC[entry["task"]]
 
 
@@ -75,12 +75,12 @@ def ablation_table(run_dir: Path, stages: list[str], protocol: str = "prouie", *
     loaded = load_stage_scores(run_dir, stages, protocol) if loaded is None else loaded
     if not loaded:
         return "(no stage has predictions yet)"
-    rule = _rule(protocol)
+    rule = protocol_rule(protocol)
     datasets = sorted({name for s in loaded.values() for name in s.scores["datasets"]})
     header = ["stage"]
     for name in datasets:
         entry = next(s.scores["datasets"][name] for s in loaded.values() if name in s.scores["datasets"])
-        header.append(f"{name} {_headline(entry)} [95% CI]")
+        header.append(f"{name} {headline_metric(entry)} [95% CI]")
     header += ["macro F1", "parse err %", "halluc %", "off-schema %", "stage time (s)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for stage, result in loaded.items():
@@ -91,7 +91,7 @@ def ablation_table(run_dir: Path, stages: list[str], protocol: str = "prouie", *
             if entry is None:
                 row.append("–")
                 continue
-            metric = _headline(entry)
+            metric = headline_metric(entry)
             f1 = entry["metrics"][metric]["f1"]
             low, high = interval(result.units[name][metric], rule, resamples=resamples)
             f1s.append(f1)
@@ -104,7 +104,7 @@ def ablation_table(run_dir: Path, stages: list[str], protocol: str = "prouie", *
         total = sum(sizes) or 1
         for rates in (parse, halluc, off):
             row.append(f"{sum(r * n for r, n in zip(rates, sizes, strict=True)) / total:.1f}")
-        row.append(f"{_timing(run_dir, stage).get('total_seconds', 0):.0f}")
+        row.append(f"{stage_timing(run_dir, stage).get('total_seconds', 0):.0f}")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -125,14 +125,14 @@ def paired_tests_table(loaded: dict[str, StageScores], stages: list[str], protoc
     """ΔF1 (B − A) of each compared pair per dataset (headline metric) with the paired bootstrap p-value."""
     from prouie_lib.evaluation.bootstrap import paired_p_value
 
-    rule = _rule(protocol)
+    rule = protocol_rule(protocol)
     lines = ["| A → B | dataset | metric | F1 A | F1 B | Δ (B − A) | p (paired bootstrap) |",
              "|---|---|---|---|---|---|---|"]
     for a, b in comparisons([s for s in stages if s in loaded]):
         for name, entry in sorted(loaded[b].scores["datasets"].items()):
             if name not in loaded[a].scores["datasets"]:
                 continue
-            metric = _headline(entry)
+            metric = headline_metric(entry)
             f1_a = loaded[a].scores["datasets"][name]["metrics"][metric]["f1"]
             f1_b = entry["metrics"][metric]["f1"]
             p = paired_p_value(loaded[a].units[name][metric], loaded[b].units[name][metric], rule,
@@ -146,7 +146,7 @@ def detail_table(loaded: dict[str, StageScores], protocol: str = "prouie", *, re
     """Markdown table of every metric (P/R/F1 and the F1 interval) per dataset and stage."""
     from prouie_lib.evaluation.bootstrap import interval
 
-    rule = _rule(protocol)
+    rule = protocol_rule(protocol)
     lines = ["| stage | dataset | metric | P | R | F1 | 95% CI | source |", "|---|---|---|---|---|---|---|---|"]
     for stage, result in loaded.items():
         for name, entry in sorted(result.scores["datasets"].items()):
@@ -264,7 +264,7 @@ def write_report(config: RunConfig) -> Path:
     parts += ["## Timings (s)", "", "| stage | train | total | GRPO generation | GRPO reward | GRPO update |",
               "|---|---|---|---|---|---|"]
     for stage in stages:
-        t = _timing(run_dir, stage)
+        t = stage_timing(run_dir, stage)
         if t:
             parts.append(f"| {stage} | {t.get('train_seconds', 0):.0f} | {t.get('total_seconds', 0):.0f} | "
                          + " | ".join(f"{t[k]:.0f}" if k in t else "–" for k in (

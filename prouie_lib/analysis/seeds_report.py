@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from prouie_lib import rundir
-from prouie_lib.analysis.report import StageScores, _headline, _rule, comparisons, load_stage_scores
+from prouie_lib.analysis.report import (
+    StageScores,
+    comparisons,
+    headline_metric,
+    load_stage_scores,
+    protocol_rule,
+    stage_timing,
+)
 from prouie_lib.rundir import stage_label
 
 
@@ -35,7 +42,7 @@ def aggregate(run_dir: Path, stages: list[str], protocol: str = "prouie", *, res
     )
 
     by_seed = seed_scores(run_dir, stages, protocol)
-    rule = _rule(protocol)
+    rule = protocol_rule(protocol)
     # Only seeds where every compared stage has predictions enter (a seed still running is left out and named).
     present = [s for s in stages if by_seed and all(s in loaded for loaded in by_seed.values())]
     seeds = sorted(by_seed)
@@ -54,7 +61,7 @@ def aggregate(run_dir: Path, stages: list[str], protocol: str = "prouie", *, res
             entries = [by_seed[k][stage].scores["datasets"].get(name) for k in seeds]
             if any(e is None for e in entries):
                 continue
-            metric = _headline(entries[0])
+            metric = headline_metric(entries[0])
             low, high = hierarchical_interval(units(stage, name, metric), rule, resamples=resamples)
             result["scores"].setdefault(stage, {})[name] = {
                 "metric": metric, "n": entries[0]["n"], "mean": round(seed_mean(units(stage, name, metric), rule), 2),
@@ -116,7 +123,6 @@ def verdict_lines(summary: dict[str, Any]) -> list[str]:
 def run_notes(run_dir: Path, stages: list[str]) -> list[str]:
     """How the settings and checkpoints were chosen: the dev runs (``chosen_on_dev``), SA's hand-over and each
     seed's kept checkpoints; each seed's time."""
-    from prouie_lib.analysis.report import _timing
     from prouie_lib.analysis.selection_notes import dev_choice_note, handover_note, keep_best_notes
 
     run_dir = Path(run_dir)
@@ -131,7 +137,7 @@ def run_notes(run_dir: Path, stages: list[str]) -> list[str]:
         lines.append(handover)
     for seed, folder in folders.items():
         kept = keep_best_notes(folder, stages)
-        minutes = sum(_timing(folder, stage).get("total_seconds", 0) for stage in stages) / 60
+        minutes = sum(stage_timing(folder, stage).get("total_seconds", 0) for stage in stages) / 60
         lines.append(f"Seed {seed}: {minutes:.0f} min over the stages."
                      + (" Kept on dev: " + " ".join(kept) if kept else ""))
     return lines
