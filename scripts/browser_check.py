@@ -164,41 +164,44 @@ def open_and_run_all(page, base: str, token: str, notebook: Path, args: argparse
         page.keyboard.press("Control+b")  # hide the file browser: more room for the outputs
     n_code = page.locator(".jp-CodeCell").count()
     started = time.time()
-    retries = run_all_cells(page, n_code, args)
+    retries, prompts = run_all_cells(page, n_code, args)
     seconds = round(time.time() - started, 1)
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    errors = page.locator(STDERR_OUTPUTS)
     tracebacks = [t[-2000:] for t in errors.all_text_contents() if "Traceback" in t or re.search(r"^\w+Error\b", t, re.M)]
-    not_run = page.evaluate("""() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-        .filter(p => !/\\[\\d+\\]/.test(p.textContent)).length""")
+    not_run = sum(not _ran(p) for p in prompts)
     return {"code_cells": n_code, "cells_not_run": not_run, "run_seconds": seconds, "cell_errors": tracebacks,
             "run_all_retries": retries}
 
 
+STDERR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 # What the page shows of a run-all: each code cell's prompt ("[3]", "[*]" or blank), a traceback in any output,
 # the kernel's status from the status bar, and the text of any open dialog (e.g. "Kernel Restarting").
-RUN_STATE_JS = """() => {
+RUN_STATE_JS = f"""() => {{
     const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
-    const failed = [...document.querySelectorAll(
-        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")]
-        .some(o => o.textContent.includes('Traceback'));
+    const failed = [...document.querySelectorAll("{STDERR_OUTPUTS}")].some(o => o.textContent.includes('Traceback'));
     const dialog = document.querySelector('.jp-Dialog');
-    return {prompts, failed, idle: document.body.innerText.includes('| Idle'),
-            dialog: dialog ? dialog.innerText.trim().slice(0, 500) : null};
-}"""
+    return {{prompts, failed, idle: document.body.innerText.includes('| Idle'),
+            dialog: dialog ? dialog.innerText.trim().slice(0, 500) : null}};
+}}"""
 
 
 class RunAllStalled(TimeoutError):
     """A notebook's run-all did not finish; the message says where it stood."""
 
 
-def run_all_cells(page, n_code: int, args: argparse.Namespace) -> int:
+def _ran(prompt: str) -> bool:
+    """Whether a code cell's prompt shows an execution count (``[3]:``)."""
+    return re.search(r"\[\d+\]", prompt) is not None
+
+
+def run_all_cells(page, n_code: int, args: argparse.Namespace) -> tuple[int, list[str]]:
     """Run all cells from the Run menu and wait until every code cell ran (or one failed) and the kernel is idle.
 
     Polls the page instead of one long wait, so that a failure says where the run stood (the cells' prompts, the
     kernel status, a dialog) instead of only "timeout". A kernel dialog (one that died and restarts) fails at
     once. When no cell has started ``--start-timeout`` seconds after the menu click, the click did not reach the
     notebook (a frontend race: nothing ran yet, so nothing is hidden by trying again): it is made once more, and
-    the retry is counted in the result. Returns the number of retries."""
+    the retry is counted in the result. Returns the number of retries and the cells' final prompts."""
     retries = 0
     clicked = time.time()
     deadline = clicked + args.run_timeout
@@ -206,9 +209,9 @@ def run_all_cells(page, n_code: int, args: argparse.Namespace) -> int:
     while True:
         page.wait_for_timeout(500)
         state = page.evaluate(RUN_STATE_JS)
-        ran = len(state["prompts"]) == n_code and all(re.fullmatch(r"\[\d+\]:?", p) for p in state["prompts"])
+        ran = len(state["prompts"]) == n_code and all(_ran(p) for p in state["prompts"])
         if (ran or state["failed"]) and state["idle"]:
-            return retries
+            return retries, state["prompts"]
         if state["dialog"]:
             raise RunAllStalled(f"a dialog opened during run-all: {state['dialog']!r}; prompts {state['prompts']}")
         started = any(p not in ("", "[ ]:", "[ ]") for p in state["prompts"])
@@ -396,7 +399,6 @@ def run_check(args: argparse.Namespace) -> dict:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {}
-    failed = False
     root = Path(tempfile.mkdtemp(prefix="prouie-browser-"))
     port, token = free_port(), secrets.token_hex(16)
     copies = prepare_root(root, [NOTEBOOKS[key] for key in args.only], smoke=not args.full)
@@ -415,7 +417,6 @@ def run_check(args: argparse.Namespace) -> dict:
                         page.screenshot(path=str(out / f"{key}_failure.png"))
                         results[key] = {"passed": False, "error": f"{type(error).__name__}: {error}"[:2000],
                                         "status_bar": _status_bar(page)}
-                        failed = True
                     finally:
                         page.close()
                         shutdown_kernels(base, token)
@@ -426,9 +427,9 @@ def run_check(args: argparse.Namespace) -> dict:
         stop(lab)
         log = (root / "lab.log").read_text(errors="replace") if (root / "lab.log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)
-    results["lab_log_tail"] = log[-3000:] if args.verbose or failed else None  # a failure always shows it
-    results["screenshots"] = sorted(p.name for key in args.only for p in out.glob(f"{key}_*.png"))
     results["passed"] = all(results[key]["passed"] for key in args.only)
+    results["lab_log_tail"] = log[-3000:] if args.verbose or not results["passed"] else None  # a failure shows it
+    results["screenshots"] = sorted(p.name for key in args.only for p in out.glob(f"{key}_*.png"))
     return results
 
 
