@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from prouie_lib.config import load_config
 from prouie_lib.stages import run_stage
-from prouie_lib.stages.cm import plan_phases
+from prouie_lib.stages.cm import phase_spans, plan_phases
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +107,17 @@ def test_plan_phases_orders():
     assert [r["task"] for _, phase in ordered for r in phase] == ["NER"] * 4 + ["RE"] * 4 + ["EE"] * 4
     mixed = plan_phases(rows, "mixed", 0.0, seed=0)
     assert len(mixed) == 1 and sorted(r["id"] for r in mixed[0][1]) == sorted(r["id"] for r in rows)
+
+
+def test_phase_spans_add_up_to_the_steps_trained():
+    # one pass ends at step 8 (phases end at 2, 5, 8)
+    assert phase_spans([2, 5, 8], 8) == [(0, 2), (2, 5), (5, 8)]
+    # max_steps past one pass (CoNLL04 seeds: 800 rows / 8 = 100 steps a pass, max_steps 111): the last phase
+    # holds the extra steps, so the control's budget (the spans' sum) is the 111 steps CM trained, not 100
+    assert phase_spans([100], 111) == [(0, 111)]
+    assert phase_spans([2, 5, 8], 10) == [(0, 2), (2, 5), (5, 10)]
+    # stopped early: cut at the last step
+    assert phase_spans([2, 5, 8], 4) == [(0, 2), (2, 4), (4, 4)]
 
 
 def _cm_args(repo_root, out, *extra):

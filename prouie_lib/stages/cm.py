@@ -128,6 +128,17 @@ class PhaseEvalCallback(TrainerCallback):
                 self.done.add(name)
 
 
+def phase_spans(ends: list[int], steps: int) -> list[tuple[int, int]]:
+    """Each phase's ``(start step, end step)`` in a single trainer that ran ``steps`` optimizer steps over phases
+    ending at ``ends`` (one ordered pass): cut at ``steps`` when training stopped early; when ``max_steps`` ran
+    past one pass, the steps beyond it are counted in the last phase, so the spans add up to the steps trained
+    (the control's budget is their sum)."""
+    spans = [(min(start, steps), min(end, steps)) for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    start, end = spans[-1]
+    spans[-1] = (start, max(end, steps))
+    return spans
+
+
 def phase_at(step: int, ends: list[int], names: list[str]) -> str:
     """The phase a global step belongs to."""
     for end, name in zip(ends, names, strict=True):
@@ -219,7 +230,6 @@ def train_ordered(run: StageRun, model, phases: list[tuple[str, list[dict[str, A
         keep_order=True, callbacks=[callback],
         keep_best=keep_best_callback(config, run.stage_dir, cm.format, cm.trainer))
     history = [{**entry, "phase": phase_at(entry.get("step", 0), ends, names)} for entry in history]
-    starts = [0] + ends[:-1]
-    boundaries = [(name, min(s, steps), min(e, steps), phase_rows)
-                  for (name, phase_rows), s, e in zip(phases, starts, ends, strict=True)]
+    boundaries = [(name, start, end, phase_rows)
+                  for (name, phase_rows), (start, end) in zip(phases, phase_spans(ends, steps), strict=True)]
     return model, history, boundaries
