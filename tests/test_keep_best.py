@@ -42,8 +42,27 @@ def test_every_check_is_recorded_and_the_input_wins_ties(kept_run):
     # DE's input is SA's kept model, already scored on the same dev head: that check is reused, not redone.
     sa, de = (json.loads((kept_run.stage_dir(s) / KEEP_BEST).read_text()) for s in ("sa", "de"))
     assert "reused_from" not in sa["checks"][0] and sa["checks"][0]["seconds"] > 0
-    assert de["checks"][0] == {"step": 0, "dev_f1": sa["checks"][sa["chosen_step"]]["dev_f1"], "seconds": 0.0,
-                               "reused_from": "sa"}
+    sa_kept = sa["checks"][sa["chosen_step"]]
+    assert de["checks"][0] == {"step": 0, "dev_f1": sa_kept["dev_f1"], "per_dataset": sa_kept["per_dataset"],
+                               "seconds": 0.0, "reused_from": "sa"}
+    assert set(sa_kept["per_dataset"]) == {json.loads(r)["id"].split("/")[0] for r in (
+        kept_run.stage_dir("sa") / PREDICTIONS).read_text().splitlines()} and de["margin"] == 0.0
+
+
+def test_margin_and_max_drop_choose_among_the_checks():
+    from prouie_lib.stages.keep_best import choose_best
+
+    checks = [{"step": 0, "dev_f1": 40.0, "per_dataset": {"RE": 40.0, "NER": 40.0}},  # the input
+              {"step": 8, "dev_f1": 41.3, "per_dataset": {"RE": 60.0, "NER": 22.6}},  # macro up, NER collapses
+              {"step": 16, "dev_f1": 40.5, "per_dataset": {"RE": 41.0, "NER": 40.0}},
+              {"step": 24, "dev_f1": 42.0, "per_dataset": {"RE": 42.0, "NER": 42.0}}]
+    assert choose_best(checks[:3])["step"] == 8  # macro alone: the collapse is kept
+    assert choose_best(checks[:3], max_drop=5.0)["step"] == 16
+    assert choose_best(checks[:3], margin=1.0, max_drop=5.0)["step"] == 0  # 40.5 is not 1 point above 40
+    assert choose_best(checks, margin=1.0)["step"] == 8  # 42.0 is not 1 point above 41.3
+    assert choose_best(checks, margin=1.0, max_drop=5.0)["step"] == 24
+    assert choose_best([checks[0], {**checks[0], "step": 8}])["step"] == 0  # a tie keeps the input
+    assert choose_best([]) is None
 
 
 def test_falling_back_restores_the_input_weights(kept_run):
@@ -80,6 +99,10 @@ def test_bad_keep_best_settings_fail_with_the_field_named(repo_root):
         load_config(repo_root / "configs" / "tiny.yaml", {"sa.handover": "resume"})
     with pytest.raises(ConfigError, match="keep_best"):
         load_config(repo_root / "configs" / "tiny.yaml", {"sft.trainer": {"keep_best": "test"}})
+    with pytest.raises(ConfigError, match="de.trainer.keep_best_margin"):
+        load_config(repo_root / "configs" / "tiny.yaml", {"de.trainer.keep_best_margin": -1.0})
+    with pytest.raises(ConfigError, match="de.trainer.keep_best_max_drop"):
+        load_config(repo_root / "configs" / "tiny.yaml", {"de.trainer.keep_best_max_drop": -0.5})
 
 
 def test_notebook_04_figure_shows_the_checks_and_the_probe(kept_run):

@@ -114,6 +114,18 @@ def test_pipeline_over_two_seeds_writes_each_seed_and_the_aggregate(tmp_path, re
     assert "| plain SFT (same budget) |" in (archive / "seed-4" / "report.md").read_text()  # rewritten, all arms
     assert "| +SA |" in (archive / "seed-4" / "report.md").read_text()
     assert check_archive(archive) == []
+    # A seed whose control is still running is left out and named; it does not drop the control from the report.
+    running = tmp_path / "running" / config.name
+    shutil.copytree(archive, running)
+    shutil.rmtree(running / "seed-4" / "sft")
+    aggregate_archive(running)
+    partial = json.loads((running / SEEDS_SUMMARY).read_text())
+    assert partial["seeds"] == [3] and partial["stages"] == ["base", "sa", "sft"]
+    assert partial["left_out"] == {"4": ["sft"]} and summary["left_out"] == {}
+    for name, entry in summary["scores"]["sft"].items():
+        assert partial["scores"]["sft"][name]["per_seed"] == {"3": entry["per_seed"]["3"]}
+    assert "Seed 4 is left out until it finishes plain SFT" in (running / "report.md").read_text()
+    assert check_archive(running) == []
     path = archive / "seed-4" / "sft" / PREDICTIONS
     lines = path.read_text().splitlines()
     first, truth = json.loads(lines[0]), read_jsonl(seed_dirs(config.run_dir)[4] / gold_file(config.eval.split))[0]

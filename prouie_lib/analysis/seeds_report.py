@@ -32,6 +32,22 @@ def seed_scores(run_dir: Path, stages: list[str], protocol: str = "prouie") -> d
     return out
 
 
+def compared_stages(by_seed: dict[int, dict[str, StageScores]],
+                    stages: list[str]) -> tuple[list[str], dict[int, list[str]]]:
+    """The stages the aggregate compares and the seeds it leaves out, each with its missing stages.
+
+    Every stage that some seed has finished is compared over the seeds that have finished all of them; a seed
+    still running (say a new seed whose control is not done yet) is left out and named rather than dropping a
+    stage, such as the control, from the whole report. When no seed has finished them all, the stages every seed
+    has finished are compared over all seeds."""
+    finished = [s for s in stages if any(s in loaded for loaded in by_seed.values())]
+    complete = [k for k, loaded in by_seed.items() if all(s in loaded for s in finished)]
+    if complete:
+        return finished, {k: [s for s in finished if s not in loaded]
+                          for k, loaded in by_seed.items() if k not in complete}
+    return [s for s in stages if by_seed and all(s in loaded for loaded in by_seed.values())], {}
+
+
 def aggregate(run_dir: Path, stages: list[str], protocol: str = "prouie", *, resamples: int = 1000) -> dict[str, Any]:
     """The numbers of the aggregate report (written to ``seeds.json``)."""
     from prouie_lib.evaluation.seed_bootstrap import (
@@ -43,12 +59,12 @@ def aggregate(run_dir: Path, stages: list[str], protocol: str = "prouie", *, res
 
     by_seed = seed_scores(run_dir, stages, protocol)
     rule = protocol_rule(protocol)
-    # Only seeds where every compared stage has predictions enter (a seed still running is left out and named).
-    present = [s for s in stages if by_seed and all(s in loaded for loaded in by_seed.values())]
+    present, left_out = compared_stages(by_seed, stages)
+    by_seed = {k: v for k, v in by_seed.items() if k not in left_out}
     seeds = sorted(by_seed)
     result: dict[str, Any] = {"protocol": protocol, "seeds": seeds, "stages": present, "resamples": resamples,
                               "method": "hierarchical percentile bootstrap (seeds, then records within each seed)",
-                              "scores": {}, "tests": []}
+                              "left_out": {str(k): v for k, v in left_out.items()}, "scores": {}, "tests": []}
     if not seeds:
         return result
     datasets = sorted({name for loaded in by_seed.values() for s in present for name in loaded[s].scores["datasets"]})
@@ -84,6 +100,8 @@ def seeds_report_markdown(summary: dict[str, Any], name: str) -> str:
     lines = [f"# {name}: {len(seeds)} seed{'' if len(seeds) == 1 else 's'} ({', '.join(map(str, seeds))})", "",
              f"Protocol `{summary['protocol']}`; F1 in %. Mean over seeds of each seed's F1; 95% interval from a "
              f"{summary['method']}, {summary['resamples']} resamples; ± is the interval's half-width.", ""]
+    for seed, missing in summary.get("left_out", {}).items():
+        lines += [f"Seed {seed} is left out until it finishes {', '.join(stage_label(s) for s in missing)}.", ""]
     if not summary["scores"]:
         return "\n".join(lines + ["(no seed has finished a stage yet)"]) + "\n"
     datasets = sorted({d for per in summary["scores"].values() for d in per})

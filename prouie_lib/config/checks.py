@@ -40,6 +40,8 @@ _TRAINER_RANGES: tuple[tuple[str, Any, str], ...] = (
     ("max_length", lambda v: v > 0, "> 0"),
     ("keep_best_every", lambda v: v >= 0, ">= 0 (0: save_steps)"),
     ("keep_best_limit", lambda v: v > 0, "> 0"),
+    ("keep_best_margin", lambda v: v >= 0, ">= 0 (F1 points)"),
+    ("keep_best_max_drop", lambda v: v is None or v >= 0, ">= 0 (F1 points; or null: off)"),
 )
 _RANGES: tuple[tuple[str, Any, str], ...] = (
     ("seed", lambda v: v >= 0, ">= 0"),

@@ -67,6 +67,10 @@ class TrainerConfig:
     keep_best: str | None = None
     keep_best_every: int = 0
     keep_best_limit: int = 16
+    # A check becomes the best only if it beats the best so far by more than `keep_best_margin` macro-F1 points and,
+    # when `keep_best_max_drop` is set, no dataset's F1 is more than that many points below the input's.
+    keep_best_margin: float = 0.0
+    keep_best_max_drop: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -3,8 +3,10 @@
 The model is scored on the first ``keep_best_limit`` dev records per dataset (macro headline F1 in the arm's
 evaluated format) before training — the input model is a candidate too, so an arm that only gets worse falls back
 to its input (DE: SA's model) — every ``keep_best_every`` optimizer steps, and after the last step. Each time a
-check beats every earlier one (strictly), the weights are saved to ``<stage>/best/``; when training ends the best
-weights are loaded back before the stage saves and evaluates its model. The checks (step, dev F1, seconds) and the
+check beats the best so far by more than ``keep_best_margin`` points (0: strictly), the weights are saved to
+``<stage>/best/``; with ``keep_best_max_drop`` set, a check whose F1 on any one dataset is more than that many points
+below the input's cannot become the best (a macro gain on one task must not buy a collapse on another). When
+training ends the best weights are loaded back before the stage saves and evaluates its model. The checks (step, dev F1, seconds) and the
 choice are in ``<stage>/keep_best.json``; their time is part of the stage's time. A resumed stage keeps the checks
 up to its checkpoint and the best weights saved so far.
 
@@ -38,11 +40,34 @@ def dev_head(config: RunConfig, limit: int) -> list[Record]:
     return load_split(config, "dev", limit_per_dataset=limit, head=True)
 
 
-def macro_f1(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> float:
-    """Macro over datasets of the headline F1 (what the ablation table reports) of ``lines`` on ``records``."""
+def dev_scores(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> tuple[float, dict[str, float]]:
+    """Macro over datasets of the headline F1 (what the ablation table reports) of ``lines`` on ``records``, and
+    each dataset's headline F1."""
     from prouie_lib.evaluation.score import headline_macro_f1, score_predictions
+    from prouie_lib.schema import HEADLINE_METRIC
 
-    return round(headline_macro_f1(score_predictions(records, lines, protocol=protocol)) or 0.0, 2)
+    scores = score_predictions(records, lines, protocol=protocol)
+    per_dataset = {name: entry["metrics"][HEADLINE_METRIC[entry["task"]]]["f1"]
+                   for name, entry in scores["datasets"].items() if HEADLINE_METRIC.get(entry["task"]) in entry["metrics"]}
+    return round(headline_macro_f1(scores) or 0.0, 2), per_dataset
+
+
+def choose_best(checks: list[dict[str, Any]], margin: float = 0.0,
+                max_drop: float | None = None) -> dict[str, Any] | None:
+    """The kept check among ``checks`` (in step order; the first is the input's): each check that beats the best so
+    far by more than ``margin`` macro points takes its place, unless ``max_drop`` is set and one of its datasets is
+    more than ``max_drop`` points below the input's on that dataset."""
+    best = None
+    first = checks[0] if checks else None
+    for check in checks:
+        if best is not None and check["dev_f1"] <= best["dev_f1"] + margin:
+            continue
+        if max_drop is not None and check is not first:
+            floor = (first or {}).get("per_dataset") or {}
+            if any(check.get("per_dataset", {}).get(name, 0.0) < f1 - max_drop for name, f1 in floor.items()):
+                continue
+        best = check
+    return best
 
 
 class KeepBestCallback(TrainerCallback):
@@ -52,6 +77,7 @@ class KeepBestCallback(TrainerCallback):
         self.config, self.fmt = config, fmt
         self.every = trainer_cfg.keep_best_every or trainer_cfg.save_steps
         self.limit = trainer_cfg.keep_best_limit
+        self.margin, self.max_drop = trainer_cfg.keep_best_margin, trainer_cfg.keep_best_max_drop
         self.records = dev_head(config, trainer_cfg.keep_best_limit)
         self.path, self.best_dir = Path(stage_dir) / rundir.KEEP_BEST, Path(stage_dir) / rundir.BEST
         self.checks: list[dict[str, Any]] = []
@@ -61,7 +87,7 @@ class KeepBestCallback(TrainerCallback):
         """Keep the checks made up to ``step`` (the checkpoint a resumed trainer starts from; 0: none)."""
         done = json.loads(self.path.read_text())["checks"] if step and self.path.exists() else []
         self.checks = [c for c in done if c["step"] <= step]
-        self.best = max(self.checks, key=lambda c: c["dev_f1"], default=None)  # the first of equal bests
+        self.best = choose_best(self.checks, self.margin, self.max_drop)
         if self.best is not None and not self.best_dir.is_dir():  # the weights of that check were not kept
             self.checks, self.best = [], None
 
@@ -78,8 +104,9 @@ class KeepBestCallback(TrainerCallback):
                 continue
             step = kept.get("chosen_step") if upstream else 0  # upstream: its kept model; else: the backbone
             found = next((c for c in kept["checks"] if c["step"] == step), None)
-            if step is not None and found is not None:
-                return {"step": 0, "dev_f1": found["dev_f1"], "seconds": 0.0, "reused_from": source}
+            if step is not None and found is not None and (self.max_drop is None or "per_dataset" in found):
+                reused = {"per_dataset": found["per_dataset"]} if "per_dataset" in found else {}
+                return {"step": 0, "dev_f1": found["dev_f1"], **reused, "seconds": 0.0, "reused_from": source}
         return None
 
     def _check(self, model, tokenizer, step: int) -> None:
@@ -91,10 +118,11 @@ class KeepBestCallback(TrainerCallback):
         if entry is None:
             start = time.time()
             lines = predict_for_run(model, tokenizer, self.config, self.records, self.fmt)  # every process
-            entry = {"step": step, "dev_f1": macro_f1(self.records, lines, self.config.eval.protocol),
+            macro, per_dataset = dev_scores(self.records, lines, self.config.eval.protocol)
+            entry = {"step": step, "dev_f1": macro, "per_dataset": per_dataset,
                      "seconds": round(time.time() - start, 2)}
         self.checks.append(entry)
-        if self.best is None or entry["dev_f1"] > self.best["dev_f1"]:
+        if choose_best(self.checks, self.margin, self.max_drop) is entry:
             from prouie_lib.stages.sft_phase import save_weights
 
             self.best = entry
@@ -103,7 +131,7 @@ class KeepBestCallback(TrainerCallback):
 
     def summary(self) -> dict[str, Any]:
         return {"split": "dev", "records": len(self.records), "limit": self.limit, "format": self.fmt,
-                "every": self.every, "checks": self.checks,
+                "every": self.every, "margin": self.margin, "max_drop": self.max_drop, "checks": self.checks,
                 "best_step": self.best["step"] if self.best else None,
                 "best_dev_f1": self.best["dev_f1"] if self.best else None,
                 "check_seconds": round(sum(c["seconds"] for c in self.checks), 2)}
