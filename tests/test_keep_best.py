@@ -125,3 +125,19 @@ def test_the_backbone_is_checked_once_for_cm_and_the_control(tmp_path, repo_root
     assert cm["checks"][0]["seconds"] > 0 and "reused_from" not in cm["checks"][0]
     assert sft["checks"][0] == {**cm["checks"][0], "seconds": 0.0, "reused_from": "cm"}
     assert [c["step"] for c in sft["checks"]] == [0, 1, 2]
+
+
+def test_report_note_states_a_stricter_rule(tmp_path):
+    from prouie_lib.analysis.selection_notes import keep_best_notes
+
+    checks = [{"step": 0, "dev_f1": 40.0, "seconds": 1.0}, {"step": 8, "dev_f1": 41.3, "seconds": 1.0}]
+    kept = {"records": 72, "check_seconds": 2.0, "checks": checks, "final_step": 8, "chosen_step": 0,
+            "fell_back_to_input": True, "margin": 0.0, "max_drop": None}
+    (tmp_path / "de").mkdir()
+    (tmp_path / "de" / KEEP_BEST).write_text(json.dumps(kept))
+    [plain] = keep_best_notes(tmp_path, ["de"])
+    assert "a check had to" not in plain and "so `de` is its input model (SA's)" in plain
+    (tmp_path / "de" / KEEP_BEST).write_text(json.dumps({**kept, "margin": 1.5, "max_drop": 5.0}))
+    [strict] = keep_best_notes(tmp_path, ["de"])
+    assert ("a check had to beat the best so far by more than 1.5 points and keep every dataset within 5 points "
+            "of the input") in strict
