@@ -134,6 +134,7 @@ def check_archive(archive: str | Path) -> list[str]:
     folders = rundir.seed_dirs(archive) or {None: archive}
     summary_path = archive / rundir.SEEDS_SUMMARY
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    left_out = (summary or {}).get("left_out", {})  # seeds still running: not in seeds.json's per-seed numbers
     problems: list[str] = []
     checked = 0
     gold = rebuild_gold(next(iter(folders.values())))  # the seeds of one run share their data and eval sections
@@ -155,8 +156,7 @@ def check_archive(archive: str | Path) -> list[str]:
                         problems.append(f"{path}: {name} {metric} F1 {values['f1']} re-scored, {kept} in "
                                         f"{rundir.SCORES}")
                 aggregate = per_seed.get(name)
-                left_out = str(seed) in (summary or {}).get("left_out", {})  # a seed still running
-                if seed is not None and aggregate is not None and not left_out:
+                if seed is not None and aggregate is not None and str(seed) not in left_out:
                     kept = aggregate["per_seed"].get(str(seed))
                     if kept != entry["metrics"][aggregate["metric"]]["f1"]:
                         problems.append(f"{path}: {name} {aggregate['metric']} F1 "

@@ -47,9 +47,11 @@ def keep_best_notes(run_dir: Path, stages: list[str]) -> list[str]:
         chosen = kept.get("chosen_step", kept.get("best_step"))
         line = (f"`{stage}` kept step {chosen} of {kept.get('final_step', '?')} (dev macro F1 per checked step: "
                 f"{checks}; {kept['records']} dev records, {kept['check_seconds']:.0f} s of checks)")
-        rules = ([f"beat the best so far by more than {kept['margin']:g} points"] if kept.get("margin") else []) + (
-            [f"keep every dataset within {kept['max_drop']:g} points of the input"]
-            if kept.get("max_drop") is not None else [])
+        rules = []
+        if kept.get("margin"):
+            rules.append(f"beat the best so far by more than {kept['margin']:g} points")
+        if kept.get("max_drop") is not None:
+            rules.append(f"keep every dataset within {kept['max_drop']:g} points of the input")
         if rules:
             line += "; a check had to " + " and ".join(rules)
         if kept.get("fell_back_to_input"):

@@ -74,11 +74,18 @@ def prediction_line(record: Record, completion: str | Sequence[str], fmt: str,
             "entities": structure["entities"], "relations": structure["relations"], "events": structure["events"]}
 
 
+def headline_f1s(scores: Mapping[str, Any]) -> dict[str, float]:
+    """Each dataset's headline F1 in a :func:`score_predictions` result (or a stage's ``scores.json``), for the
+    datasets that have their headline metric."""
+    return {name: entry["metrics"][HEADLINE_METRIC[entry["task"]]]["f1"]
+            for name, entry in (scores.get("datasets") or {}).items()
+            if HEADLINE_METRIC.get(entry.get("task")) in (entry.get("metrics") or {})}
+
+
 def headline_macro_f1(scores: Mapping[str, Any]) -> float | None:
     """Mean over datasets of each dataset's headline F1 in a :func:`score_predictions` result (or a stage's
     ``scores.json``); None without a dataset that has its headline metric."""
-    f1s = [entry["metrics"][HEADLINE_METRIC[entry["task"]]]["f1"] for entry in (scores.get("datasets") or {}).values()
-           if HEADLINE_METRIC.get(entry.get("task")) in (entry.get("metrics") or {})]
+    f1s = list(headline_f1s(scores).values())
     return sum(f1s) / len(f1s) if f1s else None
 
 

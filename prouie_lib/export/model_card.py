@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from prouie_lib import rundir
-from prouie_lib.evaluation.score import headline_macro_f1
+from prouie_lib.evaluation.score import headline_f1s, headline_macro_f1
 from prouie_lib.extraction.settings import PromptSettings
 from prouie_lib.extraction.stage_choice import StageChoice, eval_split
-from prouie_lib.schema import HEADLINE_METRIC, entity, event, make_record, relation
+from prouie_lib.schema import entity, event, make_record, relation
 
 # One example per task: (task, labels, text, gold units) — rendered in the model's format as the expected answer.
 EXAMPLE_TEXT = "Tim Cook met Angela Merkel in Berlin on Monday."
@@ -80,9 +80,7 @@ def scores_section(run_dir: Path | None) -> str:
         if not path.is_file():
             continue
         scores = json.loads(path.read_text())
-        per = ", ".join(f"{name} {entry['metrics'][HEADLINE_METRIC[entry['task']]]['f1']:.1f}"
-                        for name, entry in (scores.get("datasets") or {}).items()
-                        if HEADLINE_METRIC.get(entry.get("task")) in (entry.get("metrics") or {}))
+        per = ", ".join(f"{name} {f1:.1f}" for name, f1 in headline_f1s(scores).items())
         macro = headline_macro_f1(scores)
         rows.append(f"| {rundir.stage_label(stage)} | {'–' if macro is None else f'{macro:.1f}'} | {per or '–'} |")
     if not rows:

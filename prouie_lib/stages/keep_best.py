@@ -4,10 +4,10 @@ The model is scored on the first ``keep_best_limit`` dev records per dataset (ma
 evaluated format) before training — the input model is a candidate too, so an arm that only gets worse falls back
 to its input (DE: SA's model) — every ``keep_best_every`` optimizer steps, and after the last step. Each time a
 check beats the best so far by more than ``keep_best_margin`` points (0: strictly), the weights are saved to
-``<stage>/best/``; with ``keep_best_max_drop`` set, a check whose F1 on any one dataset is more than that many points
-below the input's cannot become the best (a macro gain on one task must not buy a collapse on another). When
-training ends the best weights are loaded back before the stage saves and evaluates its model. The checks (step, dev F1, seconds) and the
-choice are in ``<stage>/keep_best.json``; their time is part of the stage's time. A resumed stage keeps the checks
+``<stage>/best/``; with ``keep_best_max_drop`` set, a check whose F1 on any one dataset is more than that many
+points below the input's cannot become the best (a macro gain on one task must not buy a collapse on another).
+When training ends the best weights are loaded back before the stage saves and evaluates its model. The checks
+(step, dev F1 macro and per dataset, seconds) and the choice are in ``<stage>/keep_best.json``; their time is part of the stage's time. A resumed stage keeps the checks
 up to its checkpoint and the best weights saved so far.
 
 The input's check is made once per run: when another arm already scored the same model on the same dev head in
@@ -43,13 +43,10 @@ def dev_head(config: RunConfig, limit: int) -> list[Record]:
 def dev_scores(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> tuple[float, dict[str, float]]:
     """Macro over datasets of the headline F1 (what the ablation table reports) of ``lines`` on ``records``, and
     each dataset's headline F1."""
-    from prouie_lib.evaluation.score import headline_macro_f1, score_predictions
-    from prouie_lib.schema import HEADLINE_METRIC
+    from prouie_lib.evaluation.score import headline_f1s, headline_macro_f1, score_predictions
 
     scores = score_predictions(records, lines, protocol=protocol)
-    per_dataset = {name: entry["metrics"][HEADLINE_METRIC[entry["task"]]]["f1"]
-                   for name, entry in scores["datasets"].items() if HEADLINE_METRIC.get(entry["task"]) in entry["metrics"]}
-    return round(headline_macro_f1(scores) or 0.0, 2), per_dataset
+    return round(headline_macro_f1(scores) or 0.0, 2), headline_f1s(scores)
 
 
 def choose_best(checks: list[dict[str, Any]], margin: float = 0.0,
@@ -58,14 +55,13 @@ def choose_best(checks: list[dict[str, Any]], margin: float = 0.0,
     far by more than ``margin`` macro points takes its place, unless ``max_drop`` is set and one of its datasets is
     more than ``max_drop`` points below the input's on that dataset."""
     best = None
-    first = checks[0] if checks else None
-    for check in checks:
+    floor = (checks[0].get("per_dataset") or {}) if checks else {}  # the input's F1 per dataset
+    for i, check in enumerate(checks):
         if best is not None and check["dev_f1"] <= best["dev_f1"] + margin:
             continue
-        if max_drop is not None and check is not first:
-            floor = (first or {}).get("per_dataset") or {}
-            if any(check.get("per_dataset", {}).get(name, 0.0) < f1 - max_drop for name, f1 in floor.items()):
-                continue
+        if i and max_drop is not None and any(check.get("per_dataset", {}).get(name, 0.0) < f1 - max_drop
+                                              for name, f1 in floor.items()):
+            continue
         best = check
     return best
 
