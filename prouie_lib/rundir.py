@@ -45,12 +45,14 @@ PHASES_DIR = "phases"
 TRACKING = "tracking"
 PHASE_PREDICTIONS = "phase_predictions"
 KEEP_BEST = "keep_best.json"
+KEEP_BEST_PREDICTIONS = "keep_best_predictions"
 BEST = "best"
 
 # Every documented name (docs/run_directory.md lists each of them).
 ALL_FILES: tuple[str, ...] = (RUN_CONFIG, REPORT, FIGURES, SEED_PREFIX, SEEDS_SUMMARY, CONFIG, MODEL, SCORES, PREDICTIONS, LOG_HISTORY,
                               PHASES, PHASE_SCORES, TIMING, SAMPLE_IDS, REWARD_TRACES, PROBE, CHECKPOINTS,
-                              PHASES_DIR, TRACKING, PHASE_PREDICTIONS, KEEP_BEST, BEST)
+                              PHASES_DIR, TRACKING, PHASE_PREDICTIONS, KEEP_BEST, KEEP_BEST_PREDICTIONS,
+                              BEST)
 
 
 def gold_file(split: str) -> str:

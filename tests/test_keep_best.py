@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 from prouie_lib.config import ConfigError, load_config
 from prouie_lib.pipeline import run_pipeline
-from prouie_lib.rundir import BEST, KEEP_BEST, MODEL, PHASES, PREDICTIONS
+from prouie_lib.rundir import BEST, KEEP_BEST, KEEP_BEST_PREDICTIONS, MODEL, PHASES, PREDICTIONS
 
 
 def _lora_b_max(stage_dir) -> float:
@@ -141,3 +141,77 @@ def test_report_note_states_a_stricter_rule(tmp_path):
     [strict] = keep_best_notes(tmp_path, ["de"])
     assert ("a check had to beat the best so far by more than 1.5 points and keep every dataset within 5 points "
             "of the input") in strict
+
+
+def test_every_check_keeps_its_predictions_and_a_reused_check_points_to_its_source(kept_run):
+    from prouie_lib.analysis.keep_best_rules import check_predictions_file, replay_keep_best
+
+    sa_dir, de_dir = kept_run.stage_dir("sa"), kept_run.stage_dir("de")
+    sa, de = (json.loads((d / KEEP_BEST).read_text()) for d in (sa_dir, de_dir))
+    for check in sa["checks"]:
+        lines = (sa_dir / KEEP_BEST_PREDICTIONS / f"step-{check['step']}.jsonl").read_text().splitlines()
+        assert len(lines) == 2 * len(check["per_dataset"])  # keep_best_limit 2 per dataset
+    assert check_predictions_file(de_dir, de["checks"][0]) == sa_dir / KEEP_BEST_PREDICTIONS / "step-0.jsonl"
+    assert not (de_dir / KEEP_BEST_PREDICTIONS / "step-0.jsonl").exists()  # reused, not predicted again
+    replayed = replay_keep_best(de_dir)
+    assert [c["dev_f1"] for c in replayed["checks"]] == [c["dev_f1"] for c in de["checks"]]  # same numbers
+    assert replayed["chosen_step"] == replayed["recorded_step"] == 0 and replayed["held_out_records"] == 0
+
+
+def _recorded_stage(tmp_path, repo_root, right) -> object:
+    """A DE stage folder over the tiny config's dev head of 10 per dataset with three recorded checks, whose
+    predictions are the gold where ``right(step, dataset, index in the dataset)`` and empty elsewhere."""
+    from prouie_lib.config import save_config
+    from prouie_lib.stages.keep_best import check_predictions_path, dev_head
+
+    config = load_config(repo_root / "configs" / "tiny.yaml", {"output_dir": str(tmp_path)})
+    stage_dir = config.stage_dir("de")
+    stage_dir.mkdir(parents=True)
+    save_config(config, stage_dir / "config.yaml")
+    records, checks = dev_head(config, 10), []
+    for step in (0, 8, 16):
+        seen: dict[str, int] = {}
+        lines = []
+        for r in records:
+            i = seen[r["dataset"]] = seen.get(r["dataset"], -1) + 1
+            gold = right(step, r["dataset"], i)
+            lines.append({"id": r["id"], **{k: r[k] if gold else [] for k in ("entities", "relations", "events")}})
+        path = check_predictions_path(stage_dir, step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        checks.append({"step": step, "dev_f1": 0.0, "per_dataset": {}, "seconds": 1.0})
+    (stage_dir / KEEP_BEST).write_text(json.dumps({"limit": 10, "checks": checks, "chosen_step": 16}))
+    return stage_dir
+
+
+def test_a_replayed_rule_is_judged_on_the_records_its_head_did_not_see(tmp_path, repo_root):
+    from prouie_lib.analysis.keep_best_rules import format_replay, replay_keep_best
+
+    # Step 8 is right on each dataset's first 3 dev records only; step 16 on the last 7 only; step 0 on none.
+    stage_dir = _recorded_stage(tmp_path, repo_root, lambda step, name, i: (step == 8 and i < 3)
+                                or (step == 16 and i >= 3))
+    small = replay_keep_best(stage_dir, head=3)
+    assert small["chosen_step"] == 8 and small["recorded_step"] == 16 and small["held_out_records"] == 21
+    held = {c["step"]: c["held_out_f1"] for c in small["checks"]}
+    assert held == {0: 0.0, 8: 0.0, 16: 100.0}  # what the head of 3 kept does not generalize
+    full = replay_keep_best(stage_dir)  # the recorded head of 10: step 16 has 7 of them right, step 8 has 3
+    assert full["chosen_step"] == 16 and full["head"] == 10 and full["held_out_records"] == 0
+    best = full["checks"][2]["dev_f1"]
+    assert replay_keep_best(stage_dir, margin=best)["chosen_step"] == 0  # not more than the margin above step 0
+    assert "kept by this rule: step 8 (the run kept step 16)" in format_replay(small)
+    with pytest.raises(ValueError, match="keep_best_limit 10"):
+        replay_keep_best(stage_dir, head=11)
+
+
+def test_a_replayed_floor_rejects_a_check_that_buys_macro_with_one_dataset(tmp_path, repo_root):
+    from prouie_lib import cli
+
+    # Step 8: perfect on NER and RE, nothing on EE, which the input (step 0) had all right; step 16: EE kept.
+    stage_dir = _recorded_stage(tmp_path, repo_root, lambda step, name, i: step == 8 and name != "Sample-EE"
+                                or step == 0 and name == "Sample-EE" or step == 16 and (name == "Sample-EE" or i < 3))
+    from prouie_lib.analysis.keep_best_rules import replay_keep_best
+
+    assert replay_keep_best(stage_dir)["chosen_step"] == 8
+    assert replay_keep_best(stage_dir, max_drop=5.0)["chosen_step"] == 16
+    assert cli.main(["eval", "keep-best", str(stage_dir), "--max-drop", "5", "--json"]) == 0
+    assert cli.main(["eval", "keep-best", str(tmp_path / "nowhere")]) == 2

@@ -1,5 +1,6 @@
-"""``prouie eval {score,compare,protocols}``: score predictions against gold data, compare two prediction files
-on the same gold (paired bootstrap), list the scoring protocols."""
+"""``prouie eval {score,compare,keep-best,protocols}``: score predictions against gold data, compare two prediction
+files on the same gold (paired bootstrap), replay keep-best rules on a stage's recorded checks, list the scoring
+protocols."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     score.add_argument("--bootstrap", type=int, default=0, metavar="N",
                        help="add a 95%% bootstrap interval to every F1 (N resamples of the records, seed 0)")
     score.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    add_after_head(score)
     score.set_defaults(func=score_command)
     compare = ev_sub.add_parser(
         "compare", help="paired test of two prediction files on the same gold (e.g. two dev runs' stage)",
@@ -35,10 +37,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--gold", required=True, help="gold records, unified JSONL")
     compare.add_argument("--pred", required=True, nargs=2, metavar=("A", "B"), help="the two prediction files")
     compare.add_argument("--protocol", default="prouie", choices=PROTOCOL_NAMES, help="scoring protocol")
+    add_after_head(compare)
     compare.set_defaults(func=compare_command)
+    replay = ev_sub.add_parser(
+        "keep-best", help="replay another keep-best rule on a stage's recorded dev checks (no training)",
+        description="Re-score a stage's keep-best checks (<stage>/keep_best_predictions/) under another rule: the "
+                    "first N dev records per dataset, a margin, a per-dataset floor; every check is also scored on "
+                    "the recorded dev records after the first --assess-after per dataset, which did not select it.")
+    replay.add_argument("stage_dir", help="a stage folder of a run directory, e.g. runs/NAME/de")
+    replay.add_argument("--head", type=int, default=None, metavar="N",
+                        help="select on the first N records per dataset (default: the recorded keep_best_limit)")
+    replay.add_argument("--margin", type=float, default=0.0, help="as trainer.keep_best_margin (default 0)")
+    replay.add_argument("--max-drop", type=float, default=None, help="as trainer.keep_best_max_drop (default: off)")
+    replay.add_argument("--assess-after", type=int, default=None, metavar="N",
+                        help="score every check on the records after the first N per dataset (default: --head)")
+    replay.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    replay.set_defaults(func=keep_best_command)
     protocols = ev_sub.add_parser("protocols", help="list the scoring protocols and their rules")
     protocols.set_defaults(func=protocols_command)
     ev.set_defaults(func=lambda args: (ev.print_help(), 2)[1])
+
+
+def add_after_head(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--after-head", type=int, default=None, metavar="N",
+                        help="score only the gold records after the first N of each dataset (in file order), e.g. "
+                             "the dev records a keep-best head of N (trainer.keep_best_limit) did not select on; "
+                             "prediction lines for the first N are set aside")
+
+
+def held_out(args: argparse.Namespace, gold: list[dict[str, Any]],
+             preds: list[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """``gold`` and ``preds`` as they are, or, with ``--after-head N``, without each dataset's first N records."""
+    if args.after_head is None:
+        return gold, preds
+    if args.after_head < 0:
+        raise ValueError(f"--after-head: must be >= 0, got {args.after_head}")
+    from prouie_lib.stages.stage_data import split_head
+
+    head, rest = split_head(gold, args.after_head)
+    dropped = {str(r["id"]) for r in head}
+    return rest, [line for line in preds if not (isinstance(line, dict) and str(line.get("id")) in dropped)]
 
 
 def score_command(args: argparse.Namespace) -> int:
@@ -47,7 +85,8 @@ def score_command(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise ValueError(f"--bootstrap: must be >= 0, got {args.bootstrap}")
-    result = score_predictions(read_jsonl(args.gold), read_json_objects(args.pred), protocol=args.protocol,
+    gold, preds = held_out(args, read_jsonl(args.gold), read_json_objects(args.pred))
+    result = score_predictions(gold, preds, protocol=args.protocol,
                                gold_source=str(args.gold), pred_source=str(args.pred), bootstrap=args.bootstrap)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 0
@@ -60,8 +99,8 @@ def compare_command(args: argparse.Namespace) -> int:
     from prouie_lib.evaluation.score import score_with_units
 
     gold = read_jsonl(args.gold)
-    scored = [score_with_units(gold, read_json_objects(path), args.protocol, gold_source=str(args.gold),
-                               pred_source=str(path)) for path in args.pred]
+    scored = [score_with_units(*held_out(args, gold, read_json_objects(path)), args.protocol,
+                               gold_source=str(args.gold), pred_source=str(path)) for path in args.pred]
     (a, units_a), (b, units_b) = scored
     rule = get_protocol(args.protocol).scores
     print(f"protocol: {args.protocol}\nA: {args.pred[0]}\nB: {args.pred[1]}\n"
@@ -72,6 +111,15 @@ def compare_command(args: argparse.Namespace) -> int:
             p = paired_p_value(units_a[name][metric], units_b[name][metric], rule)
             print(f"{name:<24} {entry['n']:>6}  {metric:<16} {value['f1']:7.2f} {other:7.2f} "
                   f"{other - value['f1']:+7.2f} {p:6.3f}")
+    return 0
+
+
+def keep_best_command(args: argparse.Namespace) -> int:
+    from prouie_lib.analysis.keep_best_rules import format_replay, replay_keep_best
+
+    result = replay_keep_best(args.stage_dir, head=args.head, margin=args.margin, max_drop=args.max_drop,
+                              assess_after=args.assess_after)
+    print(json.dumps(result) if args.json else format_replay(result))
     return 0
 
 

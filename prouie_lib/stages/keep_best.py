@@ -7,7 +7,9 @@ check beats the best so far by more than ``keep_best_margin`` points (0: strictl
 ``<stage>/best/``; with ``keep_best_max_drop`` set, a check whose F1 on any one dataset is more than that many
 points below the input's cannot become the best (a macro gain on one task must not buy a collapse on another).
 When training ends the best weights are loaded back before the stage saves and evaluates its model. The checks
-(step, dev F1 macro and per dataset, seconds) and the choice are in ``<stage>/keep_best.json``; their time is part of the stage's time. A resumed stage keeps the checks
+(step, dev F1 macro and per dataset, seconds) and the choice are in ``<stage>/keep_best.json``, each check's
+predictions in ``<stage>/keep_best_predictions/step-<k>.jsonl`` (so other selection rules can be replayed offline:
+:mod:`prouie_lib.analysis.keep_best_rules`); their time is part of the stage's time. A resumed stage keeps the checks
 up to its checkpoint and the best weights saved so far.
 
 The input's check is made once per run: when another arm already scored the same model on the same dev head in
@@ -29,6 +31,7 @@ from transformers import TrainerCallback
 
 from prouie_lib import distributed, rundir
 from prouie_lib.config import RunConfig, TrainerConfig
+from prouie_lib.evaluation.predict import write_predictions
 from prouie_lib.schema import Record
 from prouie_lib.stages.atomic_io import write_json
 
@@ -38,6 +41,11 @@ def dev_head(config: RunConfig, limit: int) -> list[Record]:
     from prouie_lib.stages.stage_data import load_split
 
     return load_split(config, "dev", limit_per_dataset=limit, head=True)
+
+
+def check_predictions_path(stage_dir: Path, step: int) -> Path:
+    """Where the predictions behind a check at ``step`` are kept (replayed by :mod:`prouie_lib.analysis.keep_best_rules`)."""
+    return Path(stage_dir) / rundir.KEEP_BEST_PREDICTIONS / f"step-{step}.jsonl"
 
 
 def dev_scores(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> tuple[float, dict[str, float]]:
@@ -117,6 +125,7 @@ class KeepBestCallback(TrainerCallback):
             macro, per_dataset = dev_scores(self.records, lines, self.config.eval.protocol)
             entry = {"step": step, "dev_f1": macro, "per_dataset": per_dataset,
                      "seconds": round(time.time() - start, 2)}
+            distributed.on_main(write_predictions, lines, check_predictions_path(self.path.parent, step))
         self.checks.append(entry)
         if choose_best(self.checks, self.margin, self.max_drop) is entry:
             from prouie_lib.stages.sft_phase import save_weights

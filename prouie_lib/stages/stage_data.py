@@ -32,13 +32,19 @@ def load_split(config: RunConfig, split: str, *, limit_per_dataset: int | dict[s
 
 def first_per_dataset(records: Sequence[Record], k: int) -> list[Record]:
     """The first ``k`` records of each dataset, order kept."""
+    return split_head(records, k)[0]
+
+
+def split_head(records: Sequence[Record], k: int) -> tuple[list[Record], list[Record]]:
+    """The first ``k`` records of each dataset (a keep-best dev head) and the others (held out from it), order
+    kept."""
     seen: dict[str, int] = {}
-    kept = []
+    head: list[Record] = []
+    rest: list[Record] = []
     for r in records:
         seen[r["dataset"]] = seen.get(r["dataset"], 0) + 1
-        if seen[r["dataset"]] <= k:
-            kept.append(r)
-    return kept
+        (head if seen[r["dataset"]] <= k else rest).append(r)
+    return head, rest
 
 
 def subsample_per_dataset(records: Sequence[Record], k: int, *, seed: int) -> list[Record]:
