@@ -203,7 +203,7 @@ def test_a_replayed_rule_is_judged_on_the_records_its_head_did_not_see(tmp_path,
         replay_keep_best(stage_dir, head=11)
 
 
-def test_a_replayed_floor_rejects_a_check_that_buys_macro_with_one_dataset(tmp_path, repo_root):
+def test_a_replayed_floor_rejects_a_check_that_buys_macro_with_one_dataset(tmp_path, repo_root, capsys):
     from prouie_lib import cli
 
     # Step 8: perfect on NER and RE, nothing on EE, which the input (step 0) had all right; step 16: EE kept.
@@ -215,3 +215,7 @@ def test_a_replayed_floor_rejects_a_check_that_buys_macro_with_one_dataset(tmp_p
     assert replay_keep_best(stage_dir, max_drop=5.0)["chosen_step"] == 16
     assert cli.main(["eval", "keep-best", str(stage_dir), "--max-drop", "5", "--json"]) == 0
     assert cli.main(["eval", "keep-best", str(tmp_path / "nowhere")]) == 2
+    (stage_dir / KEEP_BEST_PREDICTIONS / "step-8.jsonl").unlink()
+    capsys.readouterr()
+    assert cli.main(["eval", "keep-best", str(stage_dir)]) == 2
+    assert "step-8.jsonl: the check at step 8 kept no predictions" in capsys.readouterr().err

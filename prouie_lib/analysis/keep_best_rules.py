@@ -65,7 +65,11 @@ def replay_keep_best(stage_dir: str | Path, *, head: int | None = None, margin: 
     assessed = split_head(records, assess_after)[1]
     checks = []
     for check in recorded["checks"]:
-        lines = read_json_objects(check_predictions_file(stage_dir, check))
+        source = check_predictions_file(stage_dir, check)
+        if not source.is_file():
+            raise FileNotFoundError(f"{source}: the check at step {check['step']} kept no predictions (a run from "
+                                    "before checks kept them cannot be replayed)")
+        lines = read_json_objects(source)
         macro, per_dataset = _scores(selection, lines, config.eval.protocol)
         held_macro, held_per_dataset = _scores(assessed, lines, config.eval.protocol) if assessed else (None, {})
         checks.append({"step": check["step"], "dev_f1": macro, "per_dataset": per_dataset,
