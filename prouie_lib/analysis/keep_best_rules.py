@@ -24,15 +24,17 @@ from prouie_lib.schema import Record
 def check_predictions_file(stage_dir: Path, check: dict[str, Any]) -> Path:
     """The predictions behind ``check``: its own file, or, for a step-0 check reused from another arm
     (``"reused_from"``), the file of the check it reused (followed through that arm's own reuse)."""
-    from prouie_lib.stages.keep_best import check_predictions_path
+    from prouie_lib.stages.keep_best import check_predictions_path, source_input_check
 
     source = check.get("reused_from")
     if source is None:
         return check_predictions_path(stage_dir, check["step"])
     source_dir = Path(stage_dir).parent / source
-    kept = json.loads((source_dir / rundir.KEEP_BEST).read_text())
-    step = kept.get("chosen_step") if rundir.STAGE_INPUT.get(Path(stage_dir).name) else 0
-    found = next(c for c in kept["checks"] if c["step"] == step)
+    path = source_dir / rundir.KEEP_BEST
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    found = source_input_check(kept, Path(stage_dir).name)
+    if found is None:
+        raise FileNotFoundError(f"{path}: no check of {source} for {Path(stage_dir).name}'s reused step 0")
     return check_predictions_file(source_dir, found)
 
 

@@ -48,6 +48,13 @@ def check_predictions_path(stage_dir: Path, step: int) -> Path:
     return Path(stage_dir) / rundir.KEEP_BEST_PREDICTIONS / f"step-{step}.jsonl"
 
 
+def source_input_check(kept: dict[str, Any], stage: str) -> dict[str, Any] | None:
+    """The check in another arm's keep-best record (``kept``) that scored ``stage``'s input: that arm's kept step
+    when ``stage`` trains from it (it has an upstream stage), else step 0 (both arms start from the backbone)."""
+    step = kept.get("chosen_step") if rundir.STAGE_INPUT.get(stage) else 0
+    return None if step is None else next((c for c in kept.get("checks", []) if c["step"] == step), None)
+
+
 def dev_scores(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> tuple[float, dict[str, float]]:
     """Macro over datasets of the headline F1 (what the ablation table reports) of ``lines`` on ``records``, and
     each dataset's headline F1."""
@@ -106,9 +113,8 @@ class KeepBestCallback(TrainerCallback):
             if (kept.get("format"), kept.get("limit"), kept.get("records")) != (self.fmt, self.limit,
                                                                                 len(self.records)):
                 continue
-            step = kept.get("chosen_step") if upstream else 0  # upstream: its kept model; else: the backbone
-            found = next((c for c in kept["checks"] if c["step"] == step), None)
-            if step is not None and found is not None and (self.max_drop is None or "per_dataset" in found):
+            found = source_input_check(kept, stage)
+            if found is not None and (self.max_drop is None or "per_dataset" in found):
                 reused = {"per_dataset": found["per_dataset"]} if "per_dataset" in found else {}
                 return {"step": 0, "dev_f1": found["dev_f1"], **reused, "seconds": 0.0, "reused_from": source}
         return None
