@@ -219,3 +219,21 @@ def test_a_replayed_floor_rejects_a_check_that_buys_macro_with_one_dataset(tmp_p
     capsys.readouterr()
     assert cli.main(["eval", "keep-best", str(stage_dir)]) == 2
     assert "step-8.jsonl: the check at step 8 kept no predictions" in capsys.readouterr().err
+
+
+def test_a_reused_check_whose_source_arm_has_no_such_check_is_one_clear_line(tmp_path, repo_root, capsys):
+    from prouie_lib import cli
+    from prouie_lib.stages.keep_best import source_input_check
+
+    stage_dir = _recorded_stage(tmp_path, repo_root, lambda step, name, i: True)
+    kept = json.loads((stage_dir / KEEP_BEST).read_text())
+    kept["checks"][0]["reused_from"] = "sa"
+    (stage_dir / KEEP_BEST).write_text(json.dumps(kept))
+    sa = {"checks": [{"step": 0}, {"step": 4}], "chosen_step": 4}
+    assert source_input_check(sa, "de") == {"step": 4}  # DE trains from SA's kept model
+    assert source_input_check(sa, "cm") == {"step": 0}  # CM starts from the backbone, like the source's step 0
+    assert source_input_check({**sa, "chosen_step": None}, "de") is None
+    capsys.readouterr()
+    assert cli.main(["eval", "keep-best", str(stage_dir)]) == 2  # sa/keep_best.json does not exist
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "keep_best.json: no check of sa for de's reused step 0" in err[0]
