@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
             archive = dest.parent
             shutil.copy2(path.parent / rundir.RUN_CONFIG, archive / rundir.RUN_CONFIG)
     if rundir.seed_dirs(archive):
-        print(f"aggregate over seeds {sorted(rundir.seed_dirs(archive))}: {aggregate_archive(archive)}")
+        print(f"aggregate of archived seeds {sorted(rundir.seed_dirs(archive))} (its report names any seed left out): "
+              f"{aggregate_archive(archive)}")
     problems = check_archive(archive)
     for line in problems:
         print(line)
