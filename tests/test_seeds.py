@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -104,13 +105,18 @@ def test_pipeline_over_two_seeds_writes_each_seed_and_the_aggregate(tmp_path, re
         for stage in dropped:
             shutil.rmtree(tmp_path / part / stage)
         archive_run(tmp_path / part, archive / "seed-4")
-    (archive / "config.yaml").write_text((config.run_dir / "config.yaml").read_text())
+    # The parent config is copied from the last archived command's run (here: the control alone, one seed).
+    from prouie_lib.config import load_config, save_config
+
+    save_config(dataclasses.replace(config, seeds=[4], stages=["sft"]), archive / "config.yaml")
     kept = {p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()}
     assert {"seed-3/sft/predictions.jsonl", "seed-4/sa/scores.json", "seed-4/report.md"} <= kept
     assert not [p for p in kept if "/model/" in p or "gold-" in p or p.endswith(".safetensors")]
     (archive / "seed-4" / "report.md").write_text("the control's partial report")
     aggregate_archive(archive)
     assert json.loads((archive / SEEDS_SUMMARY).read_text()) == summary
+    described = load_config(archive / "config.yaml")  # rewritten to describe the archive
+    assert described.seeds == [3, 4] and described.stages == ["base", "sa", "sft"]
     assert "| plain SFT (same budget) |" in (archive / "seed-4" / "report.md").read_text()  # rewritten, all arms
     assert "| +SA |" in (archive / "seed-4" / "report.md").read_text()
     assert check_archive(archive) == []

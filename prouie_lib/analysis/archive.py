@@ -101,7 +101,10 @@ def aggregate_archive(archive: str | Path, stages: list[str] | None = None) -> P
     """Recompute ``report.md`` and ``seeds.json`` of an archived run over seeds from every archived
     ``seed-<k>/`` (gold rebuilt from the datasets; every archived stage unless ``stages``), and each seed's own
     ``report.md``; return the aggregate report's path."""
+    import dataclasses
+
     from prouie_lib.analysis.seeds_report import write_seeds_report
+    from prouie_lib.config import save_config
 
     archive = Path(archive)
     config = _run_config(archive)
@@ -117,6 +120,9 @@ def aggregate_archive(archive: str | Path, stages: list[str] | None = None) -> P
             _with_gold(folder, rundir.seed_dir(mirror, seed), gold, config.eval.split)
             _rewrite_seed_report(folder, rundir.seed_dir(mirror, seed))
         present = [s for s in rundir.STAGES if any((f / s / rundir.PREDICTIONS).exists() for f in seeds.values())]
+        # The copied config is the last archived command's (``--seeds 45 --set stages=[sft]``): it should describe
+        # the archive instead.
+        save_config(dataclasses.replace(config, seeds=sorted(seeds), stages=present), archive / rundir.RUN_CONFIG)
         report = write_seeds_report(mirror, list(stages or present), config.name, config.eval.protocol)
         for name in (rundir.REPORT, rundir.SEEDS_SUMMARY):
             shutil.copy2(report.parent / name, archive / name)
