@@ -162,7 +162,9 @@ def open_and_run_all(page, base: str, token: str, notebook: Path, args: argparse
     page.keyboard.press("Escape")
     if page.locator(".jp-FileBrowser:visible").count():
         page.keyboard.press("Control+b")  # hide the file browser: more room for the outputs
-    n_code = page.locator(".jp-CodeCell").count()
+    # From the file, not the page: right after loading, Lab may not have rendered every cell yet, and a short
+    # count then never matches the run's prompts (CI 2026-12-04: notebook 05 ran all 14 cells and still "stalled").
+    n_code = sum(cell["cell_type"] == "code" for cell in json.loads(notebook.read_text())["cells"])
     started = time.time()
     retries, prompts = run_all_cells(page, n_code, args)
     seconds = round(time.time() - started, 1)
