@@ -100,7 +100,8 @@ def _rewrite_seed_report(folder: Path, mirror: Path) -> None:
 def aggregate_archive(archive: str | Path, stages: list[str] | None = None) -> Path:
     """Recompute ``report.md`` and ``seeds.json`` of an archived run over seeds from every archived
     ``seed-<k>/`` (gold rebuilt from the datasets; every archived stage unless ``stages``), and each seed's own
-    ``report.md``; return the aggregate report's path."""
+    ``report.md``; rewrite the archive's ``config.yaml`` to list every archived seed and stage; return the aggregate
+    report's path."""
     import dataclasses
 
     from prouie_lib.analysis.seeds_report import write_seeds_report
