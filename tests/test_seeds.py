@@ -109,6 +109,8 @@ def test_pipeline_over_two_seeds_writes_each_seed_and_the_aggregate(tmp_path, re
     from prouie_lib.config import load_config, save_config
 
     save_config(dataclasses.replace(config, seeds=[4], stages=["sft"]), archive / "config.yaml")
+    seed4 = load_config(archive / "seed-4" / "config.yaml")  # and each seed's from its last command's (the control)
+    save_config(dataclasses.replace(seed4, stages=["sft"]), archive / "seed-4" / "config.yaml")
     kept = {p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()}
     assert {"seed-3/sft/predictions.jsonl", "seed-4/sa/scores.json", "seed-4/report.md"} <= kept
     assert not [p for p in kept if "/model/" in p or "gold-" in p or p.endswith(".safetensors")]
@@ -117,6 +119,7 @@ def test_pipeline_over_two_seeds_writes_each_seed_and_the_aggregate(tmp_path, re
     assert json.loads((archive / SEEDS_SUMMARY).read_text()) == summary
     described = load_config(archive / "config.yaml")  # rewritten to describe the archive
     assert described.seeds == [3, 4] and described.stages == ["base", "sa", "sft"]
+    assert load_config(archive / "seed-4" / "config.yaml").stages == ["base", "sa", "sft"]  # was the control's [sft]
     assert "| plain SFT (same budget) |" in (archive / "seed-4" / "report.md").read_text()  # rewritten, all arms
     assert "| +SA |" in (archive / "seed-4" / "report.md").read_text()
     assert check_archive(archive) == []

@@ -82,13 +82,17 @@ def _with_gold(folder: Path, mirror: Path, gold: list[dict[str, Any]], split: st
 
 
 def _rewrite_seed_report(folder: Path, mirror: Path) -> None:
-    """The seed's ``report.md`` and figures over every archived stage (arms archived in different sessions)."""
+    """The seed's ``report.md`` and figures over every archived stage (arms archived in different sessions), and
+    its ``config.yaml`` listing those stages (the copied one lists the last archived command's, e.g. ``[sft]``)."""
     import dataclasses
 
     from prouie_lib.analysis.report import write_report
+    from prouie_lib.config import save_config
 
     config = _run_config(folder)
     present = [s for s in rundir.STAGES if (folder / s / rundir.PREDICTIONS).exists()]
+    if config.stages != present:
+        save_config(dataclasses.replace(config, stages=present), folder / rundir.RUN_CONFIG)
     config = dataclasses.replace(config, output_dir=str(mirror.parent), name=mirror.name, stages=present)
     write_report(config)
     shutil.copy2(mirror / rundir.REPORT, folder / rundir.REPORT)
@@ -100,8 +104,8 @@ def _rewrite_seed_report(folder: Path, mirror: Path) -> None:
 def aggregate_archive(archive: str | Path, stages: list[str] | None = None) -> Path:
     """Recompute ``report.md`` and ``seeds.json`` of an archived run over seeds from every archived
     ``seed-<k>/`` (gold rebuilt from the datasets; every archived stage unless ``stages``), and each seed's own
-    ``report.md``; rewrite the archive's ``config.yaml`` to list every archived seed and stage; return the aggregate
-    report's path."""
+    ``report.md``; rewrite the archive's ``config.yaml`` to list every archived seed and stage, and each seed's to
+    list its archived stages; return the aggregate report's path."""
     import dataclasses
 
     from prouie_lib.analysis.seeds_report import write_seeds_report
