@@ -141,6 +141,9 @@ def test_report_note_states_a_stricter_rule(tmp_path):
     [strict] = keep_best_notes(tmp_path, ["de"])
     assert ("a check had to beat the best so far by more than 1.5 points and keep every dataset within 5 points "
             "of the input") in strict
+    (tmp_path / "de" / KEEP_BEST).write_text(json.dumps({**kept, "margin": 1.0}))
+    [one] = keep_best_notes(tmp_path, ["de"])
+    assert "a check had to beat the best so far by more than 1 point;" in one
 
 
 def test_every_check_keeps_its_predictions_and_a_reused_check_points_to_its_source(kept_run):
@@ -199,6 +202,8 @@ def test_a_replayed_rule_is_judged_on_the_records_its_head_did_not_see(tmp_path,
     best = full["checks"][2]["dev_f1"]
     assert replay_keep_best(stage_dir, margin=best)["chosen_step"] == 0  # not more than the margin above step 0
     assert "kept by this rule: step 8 (the run kept step 16)" in format_replay(small)
+    unfinished = {**small, "recorded_step": None}  # a stage still training has chosen nothing yet
+    assert "(the run has not chosen yet: its stage is unfinished)" in format_replay(unfinished)
     with pytest.raises(ValueError, match="keep_best_limit 10"):
         replay_keep_best(stage_dir, head=11)
 

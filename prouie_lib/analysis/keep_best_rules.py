@@ -108,5 +108,8 @@ def format_replay(result: dict[str, Any]) -> str:
                     + "  ".join(f"{c['per_dataset'].get(n, 0.0):10.1f}" for n in names)
                     + f"  | {cell(c['held_out_f1']):>8}  "
                     + "  ".join(f"{cell(c['held_out_per_dataset'].get(n)):>10}" for n in names))
-    rows.append(f"* kept by this rule: step {result['chosen_step']} (the run kept step {result['recorded_step']})")
+    recorded = result["recorded_step"]
+    run_kept = "the run has not chosen yet: its stage is unfinished" if recorded is None else \
+        f"the run kept step {recorded}"
+    rows.append(f"* kept by this rule: step {result['chosen_step']} ({run_kept})")
     return "\n".join(rows)

@@ -49,7 +49,8 @@ def keep_best_notes(run_dir: Path, stages: list[str]) -> list[str]:
                 f"{checks}; {kept['records']} dev records, {kept['check_seconds']:.0f} s of checks)")
         rules = []
         if kept.get("margin"):
-            rules.append(f"beat the best so far by more than {kept['margin']:g} points")
+            unit = "point" if kept["margin"] == 1 else "points"
+            rules.append(f"beat the best so far by more than {kept['margin']:g} {unit}")
         if kept.get("max_drop") is not None:
             rules.append(f"keep every dataset within {kept['max_drop']:g} points of the input")
         if rules:
