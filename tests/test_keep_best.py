@@ -49,6 +49,26 @@ def test_every_check_is_recorded_and_the_input_wins_ties(kept_run):
         kept_run.stage_dir("sa") / PREDICTIONS).read_text().splitlines()} and de["margin"] == 0.0
 
 
+def test_a_stage_that_kept_its_input_scores_its_input_stages_predictions(kept_run):
+    import dataclasses
+
+    from prouie_lib.rundir import SCORES
+    from prouie_lib.stages.keep_best import input_predictions_to_reuse
+
+    sa, de = (json.loads((kept_run.stage_dir(s) / SCORES).read_text()) for s in ("sa", "de"))
+    assert "predictions_reused_from" not in sa  # SA's input stage (CM) did not run: SA predicted
+    assert de["predictions_reused_from"] == "sa" and de["predict_seconds"] == 0.0
+    assert (kept_run.stage_dir("de") / PREDICTIONS).read_text() == (kept_run.stage_dir("sa") / PREDICTIONS).read_text()
+    assert de["datasets"] == sa["datasets"]
+    fmt = de["format"]
+    assert input_predictions_to_reuse(kept_run, "de", fmt) == kept_run.stage_dir("sa") / PREDICTIONS
+    other_eval = dataclasses.replace(kept_run, eval=dataclasses.replace(kept_run.eval,
+                                                                        batch_size=kept_run.eval.batch_size + 1))
+    assert input_predictions_to_reuse(other_eval, "de", fmt) is None  # other generation settings: predict again
+    assert input_predictions_to_reuse(kept_run, "de", "complete" if fmt != "complete" else "streamlined") is None
+    assert input_predictions_to_reuse(kept_run, "sa", fmt) is None
+
+
 def test_margin_and_max_drop_choose_among_the_checks():
     from prouie_lib.stages.keep_best import choose_best
 

@@ -6,7 +6,9 @@ to its input (DE: SA's model) — every ``keep_best_every`` optimizer steps, and
 check beats the best so far by more than ``keep_best_margin`` points (0: strictly), the weights are saved to
 ``<stage>/best/``; with ``keep_best_max_drop`` set, a check whose F1 on any one dataset is more than that many
 points below the input's cannot become the best (a macro gain on one task must not buy a collapse on another).
-When training ends the best weights are loaded back before the stage saves and evaluates its model. The checks
+When training ends the best weights are loaded back before the stage saves and evaluates its model (a stage that
+kept its input model scores its input stage's eval predictions instead of generating them again, when they were
+made with the same settings: :func:`input_predictions_to_reuse`). The checks
 (step, dev F1 macro and per dataset, seconds) and the choice are in ``<stage>/keep_best.json``, each check's
 predictions in ``<stage>/keep_best_predictions/step-<k>.jsonl`` (so other selection rules can be replayed offline:
 :mod:`prouie_lib.analysis.keep_best_rules`); their time is part of the stage's time. A resumed stage keeps the checks
@@ -53,6 +55,32 @@ def source_input_check(kept: dict[str, Any], stage: str) -> dict[str, Any] | Non
     when ``stage`` trains from it (it has an upstream stage), else step 0 (both arms start from the backbone)."""
     step = kept.get("chosen_step") if rundir.STAGE_INPUT.get(stage) else 0
     return None if step is None else next((c for c in kept.get("checks", []) if c["step"] == step), None)
+
+
+def input_predictions_to_reuse(config: RunConfig, stage: str, fmt: str) -> Path | None:
+    """The input stage's ``predictions.jsonl`` when ``stage`` fell back to its input model on dev and the input
+    stage predicted the same eval records in the same format with the same settings (its config snapshot's
+    ``eval``, ``data`` and backbone equal this run's); else None. The same model on the same prompts gives the same
+    greedy completions, so the stage scores them instead of generating them again (``predictions_reused_from`` in
+    its ``scores.json``)."""
+    import dataclasses
+
+    from prouie_lib.config import load_config
+
+    previous = rundir.STAGE_INPUT.get(stage)
+    kept_path = config.stage_dir(stage) / rundir.KEEP_BEST
+    if previous is None or not kept_path.exists() or not json.loads(kept_path.read_text()).get("fell_back_to_input"):
+        return None
+    folder = config.stage_dir(previous)
+    if not all((folder / name).exists() for name in (rundir.PREDICTIONS, rundir.SCORES, rundir.CONFIG)):
+        return None
+    if json.loads((folder / rundir.SCORES).read_text()).get("format") != fmt:
+        return None
+    before = load_config(folder / rundir.CONFIG)
+    same = (dataclasses.asdict(before.eval) == dataclasses.asdict(config.eval)
+            and dataclasses.asdict(before.data) == dataclasses.asdict(config.data)
+            and before.model.backbone == config.model.backbone)
+    return folder / rundir.PREDICTIONS if same else None
 
 
 def dev_scores(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> tuple[float, dict[str, float]]:

@@ -85,8 +85,12 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     finish_stage_model(trained.model, tokenizer, stage_dir, source, config.model.save_dtype)
     train_seconds = time.time() - start
 
-    # Evaluate on the configured eval split; scores.json, written last, marks the stage done.
-    scores = evaluate_stage(trained.model, tokenizer, config, stage_dir, fmt)
+    # Evaluate on the configured eval split; scores.json, written last, marks the stage done. A stage that kept its
+    # input model on dev scores its input stage's predictions when they were made with the same settings.
+    from prouie_lib.stages.keep_best import input_predictions_to_reuse
+
+    reuse = distributed.on_main(input_predictions_to_reuse, config, stage, fmt)
+    scores = evaluate_stage(trained.model, tokenizer, config, stage_dir, fmt, reuse=reuse)
 
     # Record the timing and the batch geometry, then delete the checkpoints (after evaluation: a resume during it
     # needs them). peak_rss_mb is the main process's own.
@@ -176,10 +180,16 @@ def predict_for_run(model, tokenizer, config: RunConfig, records: Sequence[Recor
                            system=config.data.system_prompt, reuse_prefix=config.eval.reuse_prefix)
 
 
-def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: str) -> dict[str, Any]:
-    """Predict the configured eval split, write predictions.jsonl + scores.json, return the scores."""
+def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: str, *,
+                   reuse: Path | None = None) -> dict[str, Any]:
+    """Predict the configured eval split, write predictions.jsonl + scores.json, return the scores. With ``reuse``
+    (another stage's predictions of the same model on the same records: ``keep_best.input_predictions_to_reuse``)
+    those are scored instead of generating again."""
     gold = load_split(config, config.eval.split, limit_per_dataset=config.eval.limit_per_dataset, head=True)
     distributed.on_main(_write_gold, gold, config.run_dir / gold_file(config.eval.split))
+    if reuse is not None:
+        return distributed.on_main(_score_and_write, config, stage_dir, gold, _read_lines(reuse), fmt, 0.0,
+                                   reused_from=reuse.parent.name)
     start = time.time()
     lines = predict_for_run(model, tokenizer, config, gold, fmt)  # shared between the processes, gathered on all
     elapsed = time.time() - start
@@ -194,8 +204,14 @@ def _write_gold(gold: list[Record], gold_path: Path) -> None:
     os.replace(tmp, gold_path)
 
 
+def _read_lines(path: Path) -> list[dict]:
+    from prouie_lib.data.io import iter_json_objects
+
+    return [line for _, line in iter_json_objects(path)]
+
+
 def _score_and_write(config: RunConfig, stage_dir: Path, gold: list[Record], lines: list[dict], fmt: str,
-                     elapsed: float) -> dict[str, Any]:
+                     elapsed: float, reused_from: str | None = None) -> dict[str, Any]:
     """Score the predictions, write predictions.jsonl and then scores.json (the main process's part)."""
     from prouie_lib.evaluation.predict import write_predictions
     from prouie_lib.evaluation.score import score_predictions
@@ -203,6 +219,8 @@ def _score_and_write(config: RunConfig, stage_dir: Path, gold: list[Record], lin
     scores = score_predictions(gold, lines, protocol=config.eval.protocol)
     scores["predict_seconds"] = round(elapsed, 2)
     scores["format"] = fmt
+    if reused_from is not None:
+        scores["predictions_reused_from"] = reused_from
     write_predictions(lines, stage_dir / PREDICTIONS)
     write_json(stage_dir / SCORES, scores)  # last: scores.json + model/ mark the stage done (rundir.stage_done)
     return scores
