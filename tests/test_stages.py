@@ -168,6 +168,24 @@ def test_cm_killed_midway_resumes_to_the_same_result(tmp_path, repo_root, capsys
     full_scores = json.loads((tmp_path / "full" / "tiny" / "cm" / "scores.json").read_text())
     resumed_scores = json.loads((tmp_path / "killed" / "tiny" / "cm" / "scores.json").read_text())
     assert full_scores["datasets"] == resumed_scores["datasets"]
+    # the resumed stage's timing.json says its seconds are the resumed process's only; the whole run's does not
+    timings = {run: json.loads((tmp_path / run / "tiny" / "cm" / "timing.json").read_text()) for run in ("full", "killed")}
+    assert timings["killed"]["resumed"] == 1 and "resumed" not in timings["full"]
+
+
+def test_seed_notes_say_which_stage_continued_an_interrupted_run(tmp_path):
+    from prouie_lib.analysis.seeds_report import run_notes
+
+    for seed, resumed in ((42, True), (43, False)):
+        for stage in ("cm", "sa"):
+            folder = tmp_path / f"seed-{seed}" / stage
+            folder.mkdir(parents=True)
+            timing = {"total_seconds": 600.0, **({"resumed": 1} if resumed and stage == "sa" else {})}
+            (folder / "timing.json").write_text(json.dumps(timing))
+    notes = run_notes(tmp_path, ["cm", "sa"])
+    assert "Seed 42: 20 min over the stages (`sa` continued an interrupted run: its time counts the part after " \
+           "the resume only)." in notes
+    assert "Seed 43: 20 min over the stages." in notes
 
 
 def test_save_dtype_saves_the_evaluated_weights_rounded(tmp_path):

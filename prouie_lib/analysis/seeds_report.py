@@ -156,7 +156,10 @@ def run_notes(run_dir: Path, stages: list[str]) -> list[str]:
     for seed, folder in folders.items():
         kept = keep_best_notes(folder, stages)
         minutes = sum(stage_timing(folder, stage).get("total_seconds", 0) for stage in stages) / 60
-        lines.append(f"Seed {seed}: {minutes:.0f} min over the stages."
+        resumed = [f"`{stage}`" for stage in stages if stage_timing(folder, stage).get("resumed")]
+        partial = (f" ({', '.join(resumed)} continued an interrupted run: {'its' if len(resumed) == 1 else 'their'} "
+                   "time counts the part after the resume only)") if resumed else ""
+        lines.append(f"Seed {seed}: {minutes:.0f} min over the stages{partial}."
                      + (" Kept on dev: " + " ".join(kept) if kept else ""))
     return lines
 

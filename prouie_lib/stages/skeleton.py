@@ -78,7 +78,9 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
         distributed.on_main(record_timing, stage_dir, total_seconds=time.time() - start, peak_rss_mb=peak_rss_mb())
         return scores
 
-    # Train: the part that makes each stage what it is.
+    # Train: the part that makes each stage what it is. A stage that continues an interrupted run's progress says
+    # so in timing.json: its seconds are this process's only.
+    resumed = bool(resume and distributed.on_main(has_training_progress, stage_dir))
     trained = train(StageRun(config, stage, stage_dir, source, model, tokenizer, resume))
 
     # Save the trained weights and the model chain (the input chain plus this stage's adapter or weights).
@@ -95,7 +97,8 @@ def run_skeleton(stage: str, config: RunConfig, *, resume: bool, fmt: str,
     # Record the timing and the batch geometry, then delete the checkpoints (after evaluation: a resume during it
     # needs them). peak_rss_mb is the main process's own.
     distributed.on_main(record_timing, stage_dir, train_seconds=train_seconds, total_seconds=time.time() - start,
-                        peak_rss_mb=peak_rss_mb(), **batch_geometry(trained.trainer), **trained.timing)
+                        peak_rss_mb=peak_rss_mb(), **batch_geometry(trained.trainer), **trained.timing,
+                        **({"resumed": 1} if resumed else {}))
     distributed.on_main(remove_checkpoints, stage_dir, trained.trainer)
     return scores
 
@@ -147,6 +150,17 @@ def prepare_stage_dir(config: RunConfig, stage: str, *, resume: bool) -> Path:
     save_config(config, stage_dir / CONFIG)
     save_config(config, config.run_dir / RUN_CONFIG)
     return stage_dir
+
+
+def has_training_progress(stage_dir: Path) -> bool:
+    """Whether an earlier process left training progress in ``stage_dir`` that this one continues: a checkpoint or
+    a finished phase (``phases/<k>/state.json``)."""
+    from prouie_lib.rundir import CHECKPOINTS, PHASES_DIR
+
+    stage_dir = Path(stage_dir)
+    checkpoints = any(p.name.startswith("checkpoint-") for folder in stage_dir.rglob(CHECKPOINTS) if folder.is_dir()
+                      for p in folder.iterdir())
+    return checkpoints or any((stage_dir / PHASES_DIR).glob("*/state.json"))
 
 
 def check_world_size(stage_dir: Path) -> None:
