@@ -155,8 +155,9 @@ def run_notes(run_dir: Path, stages: list[str]) -> list[str]:
         lines.append(handover)
     for seed, folder in folders.items():
         kept = keep_best_notes(folder, stages)
-        minutes = sum(stage_timing(folder, stage).get("total_seconds", 0) for stage in stages) / 60
-        resumed = [f"`{stage}`" for stage in stages if stage_timing(folder, stage).get("resumed")]
+        timings = {stage: stage_timing(folder, stage) for stage in stages}
+        minutes = sum(timing.get("total_seconds", 0) for timing in timings.values()) / 60
+        resumed = [f"`{stage}`" for stage, timing in timings.items() if timing.get("resumed")]
         partial = (f" ({', '.join(resumed)} continued an interrupted run: {'its' if len(resumed) == 1 else 'their'} "
                    "time counts the part after the resume only)") if resumed else ""
         lines.append(f"Seed {seed}: {minutes:.0f} min over the stages{partial}."

@@ -56,6 +56,14 @@ def last_checkpoint(output_dir: Path, *, warn: bool = True) -> str | None:
     return None
 
 
+def has_checkpoint(stage_dir: Path) -> bool:
+    """Whether any ``checkpoint-*`` folder is left under a ``checkpoints/`` folder of ``stage_dir`` (any phase)."""
+    from prouie_lib.rundir import CHECKPOINTS
+
+    return any(p.name.startswith(CHECKPOINT_PREFIX) for folder in Path(stage_dir).rglob(CHECKPOINTS)
+               if folder.is_dir() for p in folder.iterdir())
+
+
 def announce_resume(stage: str, checkpoint: str | None) -> None:
     """Say on stderr (the main process only) which checkpoint a resumed stage continues from."""
     from prouie_lib.distributed import is_main

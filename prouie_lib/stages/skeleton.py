@@ -14,6 +14,7 @@ from typing import Any
 
 from prouie_lib import distributed
 from prouie_lib.config import RunConfig, TrainerConfig, check_fingerprint, save_config, stage_fingerprint
+from prouie_lib.data.io import read_json_objects
 from prouie_lib.models import load_backbone, write_model_chain
 from prouie_lib.resources import mmap_large_allocations, peak_rss_mb, release_memory, reset_peak_rss
 from prouie_lib.rundir import (
@@ -155,12 +156,10 @@ def prepare_stage_dir(config: RunConfig, stage: str, *, resume: bool) -> Path:
 def has_training_progress(stage_dir: Path) -> bool:
     """Whether an earlier process left training progress in ``stage_dir`` that this one continues: a checkpoint or
     a finished phase (``phases/<k>/state.json``)."""
-    from prouie_lib.rundir import CHECKPOINTS, PHASES_DIR
+    from prouie_lib.rundir import PHASES_DIR
+    from prouie_lib.stages.checkpoints import has_checkpoint
 
-    stage_dir = Path(stage_dir)
-    checkpoints = any(p.name.startswith("checkpoint-") for folder in stage_dir.rglob(CHECKPOINTS) if folder.is_dir()
-                      for p in folder.iterdir())
-    return checkpoints or any((stage_dir / PHASES_DIR).glob("*/state.json"))
+    return has_checkpoint(stage_dir) or any((Path(stage_dir) / PHASES_DIR).glob("*/state.json"))
 
 
 def check_world_size(stage_dir: Path) -> None:
@@ -169,14 +168,14 @@ def check_world_size(stage_dir: Path) -> None:
     A checkpoint counts optimizer steps; with another world size each step sees another number of rows, so the
     resumed data order and epoch length would not be the interrupted run's. A stage with no checkpoint left (its
     training finished) continues under any world size."""
-    from prouie_lib.rundir import CHECKPOINTS
+    from prouie_lib.stages.checkpoints import has_checkpoint
 
     path = Path(stage_dir) / TIMING
     before = json.loads(path.read_text()).get("world_size", 1) if path.exists() else None
     now = distributed.world_size()
     if before is None or before == now:
         return
-    if any(p.name.startswith("checkpoint-") for folder in Path(stage_dir).rglob(CHECKPOINTS) for p in folder.iterdir()):
+    if has_checkpoint(stage_dir):
         raise ValueError(f"{stage_dir}: its training was started with {before} process(es) and this run has {now}; "
                          f"resume it with {before} (torchrun --nproc_per_node {before} ...), or recompute it with "
                          f"--rerun-from {Path(stage_dir).name}")
@@ -202,7 +201,7 @@ def evaluate_stage(model, tokenizer, config: RunConfig, stage_dir: Path, fmt: st
     gold = load_split(config, config.eval.split, limit_per_dataset=config.eval.limit_per_dataset, head=True)
     distributed.on_main(_write_gold, gold, config.run_dir / gold_file(config.eval.split))
     if reuse is not None:
-        return distributed.on_main(_score_and_write, config, stage_dir, gold, _read_lines(reuse), fmt, 0.0,
+        return distributed.on_main(_score_and_write, config, stage_dir, gold, read_json_objects(reuse), fmt, 0.0,
                                    reused_from=reuse.parent.name)
     start = time.time()
     lines = predict_for_run(model, tokenizer, config, gold, fmt)  # shared between the processes, gathered on all
@@ -216,12 +215,6 @@ def _write_gold(gold: list[Record], gold_path: Path) -> None:
     tmp = gold_path.with_name(f".{gold_path.name}.tmp")  # rewritten each time: eval.* may have changed (rerun)
     write_jsonl(gold, tmp)
     os.replace(tmp, gold_path)
-
-
-def _read_lines(path: Path) -> list[dict]:
-    from prouie_lib.data.io import iter_json_objects
-
-    return [line for _, line in iter_json_objects(path)]
 
 
 def _score_and_write(config: RunConfig, stage_dir: Path, gold: list[Record], lines: list[dict], fmt: str,
