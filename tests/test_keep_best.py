@@ -147,6 +147,34 @@ def test_the_backbone_is_checked_once_for_cm_and_the_control(tmp_path, repo_root
     assert [c["step"] for c in sft["checks"]] == [0, 1, 2]
 
 
+
+def test_the_backbone_is_checked_once_for_all_seeds(tmp_path, repo_root):
+    from prouie_lib.analysis.keep_best_rules import check_predictions_file
+    from prouie_lib.pipeline import run_seeds
+
+    def control(run, seeds, **more):
+        config = load_config(repo_root / "configs" / "tiny.yaml", {
+            "output_dir": str(tmp_path / run), "seeds": seeds, "stages": ["sft"], "sft.budget_steps": 1,
+            "sft.trainer.keep_best": "dev", "sft.trainer.keep_best_limit": 2, **more})
+        run_seeds(config, progress=lambda message: None)
+        return config.run_dir
+
+    def step0(run_dir, seed):
+        return json.loads((run_dir / f"seed-{seed}" / "sft" / KEEP_BEST).read_text())["checks"][0]
+
+    both, alone = control("both", [1, 2]), control("alone", [2])
+    first, reused, fresh = step0(both, 1), step0(both, 2), step0(alone, 2)
+    assert first["seconds"] > 0 and "reused_from" not in first and "reused_from" not in fresh
+    assert reused == {**first, "seconds": 0.0, "reused_from": "../seed-1/sft"}
+    source = check_predictions_file(both / "seed-2" / "sft", reused)
+    assert source.resolve() == (both / "seed-1" / "sft" / KEEP_BEST_PREDICTIONS / "step-0.jsonl").resolve()
+    # the premise: a new seed's LoRA adapter starts as the identity, so its backbone gives the same completions
+    assert source.read_text() == (alone / "seed-2" / "sft" / KEEP_BEST_PREDICTIONS / "step-0.jsonl").read_text()
+    assert (fresh["dev_f1"], fresh["per_dataset"]) == (first["dev_f1"], first["per_dataset"])
+    # another seed run with other eval settings scores its backbone itself
+    control("both", [3], **{"eval.max_new_tokens": 12})
+    assert "reused_from" not in step0(both, 3)
+
 def test_report_note_states_a_stricter_rule(tmp_path):
     from prouie_lib.analysis.selection_notes import keep_best_notes
 

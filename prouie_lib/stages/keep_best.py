@@ -17,6 +17,9 @@ up to its checkpoint and the best weights saved so far.
 The input's check is made once per run: when another arm already scored the same model on the same dev head in
 the same format — SA's input is CM's kept model, DE's is SA's, the control's and CM's are both the backbone — its
 number is reused (``"reused_from"`` in the check; greedy generation makes it the number a new check would give).
+In a run over several seeds the backbone's check is made once for all seeds: a new LoRA adapter starts as the
+identity, so the backbone arms of every seed score the same model (``"reused_from": "../seed-42/cm"``), when that
+seed's arm ran with the same model, data and eval settings.
 
 trl's trainers have ``load_best_model_at_end`` only with an ``eval_dataset`` scored by loss; the kit selects by
 generated F1, so this is a callback (transformers' hook for exactly such additions) instead.
@@ -63,24 +66,32 @@ def input_predictions_to_reuse(config: RunConfig, stage: str, fmt: str) -> Path 
     ``eval``, ``data`` and backbone equal this run's); else None. The same model on the same prompts gives the same
     greedy completions, so the stage scores them instead of generating them again (``predictions_reused_from`` in
     its ``scores.json``)."""
-    import dataclasses
-
-    from prouie_lib.config import load_config
-
     previous = rundir.STAGE_INPUT.get(stage)
     kept_path = config.stage_dir(stage) / rundir.KEEP_BEST
     if previous is None or not kept_path.exists() or not json.loads(kept_path.read_text()).get("fell_back_to_input"):
         return None
     folder = config.stage_dir(previous)
-    if not all((folder / name).exists() for name in (rundir.PREDICTIONS, rundir.SCORES, rundir.CONFIG)):
+    if not all((folder / name).exists() for name in (rundir.PREDICTIONS, rundir.SCORES)):
         return None
     if json.loads((folder / rundir.SCORES).read_text()).get("format") != fmt:
         return None
-    before = load_config(folder / rundir.CONFIG)
-    same = (dataclasses.asdict(before.eval) == dataclasses.asdict(config.eval)
+    return folder / rundir.PREDICTIONS if same_prediction_settings(folder, config) else None
+
+
+def same_prediction_settings(stage_dir: Path, config: RunConfig) -> bool:
+    """Whether the stage in ``stage_dir`` predicted with this run's settings: its config snapshot's ``eval`` and
+    ``data`` and ``model`` sections equal ``config``'s (the same model then gives the same greedy completions)."""
+    import dataclasses
+
+    from prouie_lib.config import load_config
+
+    path = Path(stage_dir) / rundir.CONFIG
+    if not path.exists():
+        return False
+    before = load_config(path)
+    return (dataclasses.asdict(before.eval) == dataclasses.asdict(config.eval)
             and dataclasses.asdict(before.data) == dataclasses.asdict(config.data)
-            and before.model.backbone == config.model.backbone)
-    return folder / rundir.PREDICTIONS if same else None
+            and dataclasses.asdict(before.model) == dataclasses.asdict(config.model))
 
 
 def dev_scores(records: list[Record], lines: list[dict[str, Any]], protocol: str) -> tuple[float, dict[str, float]]:
@@ -133,10 +144,8 @@ class KeepBestCallback(TrainerCallback):
     def input_check(self) -> dict[str, Any] | None:
         """This arm's input scored on the same dev head and format by another arm of the run, or None."""
         stage = self.path.parent.name
-        upstream = rundir.STAGE_INPUT.get(stage)
-        sources = [upstream] if upstream else [s for s, up in rundir.STAGE_INPUT.items() if up is None and s != stage]
-        for source in sources:
-            path = self.path.parent.parent / source / rundir.KEEP_BEST
+        for source, folder in self._input_sources(stage):
+            path = folder / rundir.KEEP_BEST
             kept = json.loads(path.read_text()) if path.exists() else {}
             if (kept.get("format"), kept.get("limit"), kept.get("records")) != (self.fmt, self.limit,
                                                                                 len(self.records)):
@@ -146,6 +155,22 @@ class KeepBestCallback(TrainerCallback):
                 reused = {"per_dataset": found["per_dataset"]} if "per_dataset" in found else {}
                 return {"step": 0, "dev_f1": found["dev_f1"], **reused, "seconds": 0.0, "reused_from": source}
         return None
+
+    def _input_sources(self, stage: str) -> list[tuple[str, Path]]:
+        """The arms that may have scored this arm's input, as (name relative to this seed's folder, folder): the
+        upstream arm, or for an arm trained from the backbone the run's other backbone arms, then (in a run over
+        several seeds) every other seed's backbone arms that predicted with this run's settings."""
+        seed_dir = self.path.parent.parent
+        upstream = rundir.STAGE_INPUT.get(stage)
+        if upstream:
+            return [(upstream, seed_dir / upstream)]
+        arms = [s for s, up in rundir.STAGE_INPUT.items() if up is None]
+        sources = [(s, seed_dir / s) for s in arms if s != stage]
+        if seed_dir.name.startswith(rundir.SEED_PREFIX):
+            sources += [(f"../{other.name}/{s}", other / s) for other in rundir.seed_dirs(seed_dir.parent).values()
+                        if other.resolve() != seed_dir.resolve() for s in arms
+                        if same_prediction_settings(other / s, self.config)]
+        return sources
 
     def _check(self, model, tokenizer, step: int) -> None:
         from prouie_lib.stages.skeleton import predict_for_run
