@@ -147,7 +147,6 @@ def test_the_backbone_is_checked_once_for_cm_and_the_control(tmp_path, repo_root
     assert [c["step"] for c in sft["checks"]] == [0, 1, 2]
 
 
-
 def test_the_backbone_is_checked_once_for_all_seeds(tmp_path, repo_root):
     from prouie_lib.analysis.keep_best_rules import check_predictions_file
     from prouie_lib.pipeline import run_seeds
@@ -174,6 +173,7 @@ def test_the_backbone_is_checked_once_for_all_seeds(tmp_path, repo_root):
     # another seed run with other eval settings scores its backbone itself
     control("both", [3], **{"eval.max_new_tokens": 12})
     assert "reused_from" not in step0(both, 3)
+
 
 def test_report_note_states_a_stricter_rule(tmp_path):
     from prouie_lib.analysis.selection_notes import keep_best_notes

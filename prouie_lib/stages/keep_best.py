@@ -63,9 +63,9 @@ def source_input_check(kept: dict[str, Any], stage: str) -> dict[str, Any] | Non
 def input_predictions_to_reuse(config: RunConfig, stage: str, fmt: str) -> Path | None:
     """The input stage's ``predictions.jsonl`` when ``stage`` fell back to its input model on dev and the input
     stage predicted the same eval records in the same format with the same settings (its config snapshot's
-    ``eval``, ``data`` and backbone equal this run's); else None. The same model on the same prompts gives the same
-    greedy completions, so the stage scores them instead of generating them again (``predictions_reused_from`` in
-    its ``scores.json``)."""
+    ``eval``, ``data`` and ``model`` sections equal this run's: :func:`same_prediction_settings`); else None. The
+    same model on the same prompts gives the same greedy completions, so the stage scores them instead of generating
+    them again (``predictions_reused_from`` in its ``scores.json``)."""
     previous = rundir.STAGE_INPUT.get(stage)
     kept_path = config.stage_dir(stage) / rundir.KEEP_BEST
     if previous is None or not kept_path.exists() or not json.loads(kept_path.read_text()).get("fell_back_to_input"):
