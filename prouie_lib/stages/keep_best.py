@@ -17,9 +17,9 @@ up to its checkpoint and the best weights saved so far.
 The input's check is made once per run: when another arm already scored the same model on the same dev head in
 the same format — SA's input is CM's kept model, DE's is SA's, the control's and CM's are both the backbone — its
 number is reused (``"reused_from"`` in the check; greedy generation makes it the number a new check would give).
-In a run over several seeds the backbone's check is made once for all seeds: a new LoRA adapter starts as the
-identity, so the backbone arms of every seed score the same model (``"reused_from": "../seed-42/cm"``), when that
-seed's arm ran with the same model, data and eval settings.
+In a run over several seeds the backbone's check is made once for all seeds: a backbone arm starts from the
+backbone itself (with LoRA, a new adapter starts as the identity), so the backbone arms of every seed score the same
+model (``"reused_from": "../seed-42/cm"``), when that seed's arm ran with the same model, data and eval settings.
 
 trl's trainers have ``load_best_model_at_end`` only with an ``eval_dataset`` scored by loss; the kit selects by
 generated F1, so this is a callback (transformers' hook for exactly such additions) instead.
